@@ -1,0 +1,93 @@
+"""Ports: the small interfaces through which the records core asks the outside world.
+
+Each port states its contract in plain words. Every port has at least two real
+implementations (the embedded default and the scale-out engine) and one contract test
+suite under ``tests/contract`` that both pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+from typing import BinaryIO, Protocol, runtime_checkable
+
+__all__ = [
+    "BlobCorrupt",
+    "BlobMissing",
+    "BlobRef",
+    "BlobStore",
+    "BlobStoreUnavailable",
+    "Clock",
+    "RetentionOutcome",
+]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class BlobRef:
+    """Where a stored blob is: its lowercase hex sha256 and its size in bytes."""
+
+    sha256: str
+    size: int
+
+
+class RetentionOutcome(Enum):
+    """What ``BlobStore.retain`` achieved."""
+
+    LOCKED = "locked"  # the store itself refuses deletion until the date (S3 object lock)
+    RECORDED = "recorded"  # the store has no lock; the date is only recorded
+    UNSUPPORTED = "unsupported"  # the server lacks object lock; nothing enforced
+
+
+class BlobMissing(LookupError):
+    """No blob with that sha256 is stored."""
+
+
+class BlobCorrupt(RuntimeError):
+    """The stored bytes no longer hash to their name: the blob is damaged."""
+
+
+class BlobStoreUnavailable(RuntimeError):
+    """The store cannot be reached now; the operation may succeed when retried."""
+
+
+@runtime_checkable
+class BlobStore(Protocol):
+    """Content-addressed storage of immutable bytes.
+
+    Contract:
+    - ``put`` stores the bytes under their sha256 and returns the ref. It SHALL be idempotent
+      (putting the same bytes twice stores one blob) and SHALL never leave a partial blob
+      visible: after a crash mid-write, ``exists`` is false or the blob is complete.
+    - ``get`` and ``copy_to`` SHALL verify the bytes against the sha256 on every read and raise
+      ``BlobCorrupt`` when they differ (``copy_to`` may already have written some bytes to
+      ``dest`` when it raises), ``BlobMissing`` when there is no such blob.
+    - ``delete`` removes a blob; deleting a missing blob is not an error. A blob under
+      retention may refuse deletion (the S3 store raises ``PermissionError``).
+    - ``retain`` asks the store to keep the blob unmodified and undeletable until ``until``.
+    - ``iter_sha256`` lists every stored blob, for the integrity sweep.
+    - Every method raises ``BlobStoreUnavailable`` when the backing server is unreachable.
+    """
+
+    def put(self, source: bytes | BinaryIO) -> BlobRef: ...
+
+    def get(self, sha256: str) -> bytes: ...
+
+    def copy_to(self, sha256: str, dest: BinaryIO) -> int: ...
+
+    def exists(self, sha256: str) -> bool: ...
+
+    def size(self, sha256: str) -> int: ...
+
+    def delete(self, sha256: str) -> None: ...
+
+    def retain(self, sha256: str, until: datetime) -> RetentionOutcome: ...
+
+    def iter_sha256(self) -> Iterator[str]: ...
+
+
+class Clock(Protocol):
+    """The current time. ``now`` SHALL return a timezone-aware datetime in UTC."""
+
+    def now(self) -> datetime: ...
