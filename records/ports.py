@@ -20,6 +20,7 @@ __all__ = [
     "BlobStore",
     "BlobStoreUnavailable",
     "Clock",
+    "PasswordHasher",
     "RetentionOutcome",
 ]
 
@@ -91,3 +92,14 @@ class Clock(Protocol):
     """The current time. ``now`` SHALL return a timezone-aware datetime in UTC."""
 
     def now(self) -> datetime: ...
+
+
+class PasswordHasher(Protocol):
+    """Password hashing. ``verify`` SHALL return False (not raise) for a wrong password or a
+    malformed hash, and take comparable time either way."""
+
+    def hash(self, password: str) -> str: ...
+
+    def verify(self, password_hash: str, password: str) -> bool: ...
+
+    def needs_rehash(self, password_hash: str) -> bool: ...

@@ -1,0 +1,34 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api.bootstrap import Services
+from api.errors import install_error_handlers
+from api.routes import auth, dossiers, system
+
+__all__ = ["create_app"]
+
+
+def create_app(services: Services) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        services.close()
+
+    app = FastAPI(
+        title="Motcua",
+        summary="Hồ sơ điện tử và chữ ký số cho Trung tâm Phục vụ hành chính công",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    install_error_handlers(app)
+    app.include_router(system.router)
+    app.include_router(auth.router)
+    app.include_router(dossiers.router)
+    return app

@@ -1,0 +1,225 @@
+"""The ``motcua`` command line: set-up, serving, dossiers, audit, and the demo."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime
+from typing import Annotated, Any, NoReturn
+
+import typer
+
+from api.bootstrap import Services, bootstrap
+from api.settings import Settings
+from records.accounts import principal_of
+from records.authz import Principal
+from records.errors import DomainError
+from records.lifecycle import TransitionRequest
+from records.model import Role
+from records.services import (
+    CreateDossier,
+    DossierView,
+    create_dossier,
+    get_dossier,
+    transition_dossier,
+    verify_audit,
+)
+
+app = typer.Typer(help="Motcua: hồ sơ điện tử và chữ ký số cho bộ phận một cửa.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+dossier_app = typer.Typer(help="Dossiers (hồ sơ).", no_args_is_help=True)
+audit_app = typer.Typer(help="The audit trail.", no_args_is_help=True)
+app.add_typer(dossier_app, name="dossier")
+app.add_typer(audit_app, name="audit")
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+AsUser = Annotated[str, typer.Option("--as", help="Act as this user (an operator's tool: "
+                                                  "the machine's operator is trusted).")]
+
+# The identity of commands an operator runs on the server itself.
+OPERATOR = Principal(username="operator", roles=frozenset({Role.ADMIN}),
+                     display_name="Vận hành hệ thống")
+
+
+def _services() -> Services:
+    return bootstrap(Settings())
+
+
+def _fail(exc: DomainError, as_json: bool) -> NoReturn:
+    if as_json:
+        typer.echo(json.dumps({"error": {"code": exc.code, "message": exc.message,
+                                         "field": exc.field}}, ensure_ascii=False))
+    else:
+        typer.echo(f"Lỗi: {exc.message}", err=True)
+    raise typer.Exit(code=2)
+
+
+def _emit(payload: dict[str, Any], as_json: bool, text: str) -> None:
+    if as_json:
+        typer.echo(json.dumps(payload, ensure_ascii=False, indent=2, default=_json_default))
+    else:
+        typer.echo(text)
+
+
+def _json_default(value: object) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
+
+
+def _principal(services: Services, username: str) -> Principal:
+    with services.records.store.session(readonly=True) as tx:
+        user = tx.get_user(username)
+    if user is None:
+        typer.echo(f"Lỗi: không có người dùng «{username}».", err=True)
+        raise typer.Exit(code=2)
+    return principal_of(user)
+
+
+def dossier_payload(view: DossierView) -> dict[str, Any]:
+    d = view.dossier
+    return {
+        "code": d.code, "procedure_code": d.procedure_code,
+        "procedure_name": view.procedure.name, "applicant_id": d.applicant_id,
+        "applicant_name": view.applicant.name, "status": d.status.value,
+        "status_label": view.staff_label, "national_status_code": view.national_code,
+        "received_at": d.received_at, "due_at": d.due_at, "overdue": view.overdue,
+        "handler": d.handler, "signer": d.signer,
+        "history": [{"at": h.at, "actor": h.actor, "action": h.action,
+                     "from": h.from_status.value if h.from_status else None,
+                     "to": h.to_status.value, "comment": h.comment} for h in view.history],
+    }
+
+
+def _dossier_text(view: DossierView) -> str:
+    d = view.dossier
+    lines = [f"{d.code}  {view.staff_label}{'  (QUÁ HẠN)' if view.overdue else ''}",
+             f"  Thủ tục: {view.procedure.name}",
+             f"  Người nộp: {view.applicant.name} ({d.applicant_id})",
+             f"  Hẹn trả: {d.due_at.isoformat() if d.due_at else '-'}"]
+    lines += [f"  {h.at.isoformat(timespec='seconds')}  {h.actor:<12} {h.action}"
+              f"{'  — ' + h.comment if h.comment else ''}" for h in view.history]
+    return "\n".join(lines)
+
+
+@app.command()
+def init(
+    demo: Annotated[bool, typer.Option("--demo", help="Load the demo data.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Create or upgrade the database (and the data directory)."""
+    from api.demo import seed_demo
+
+    services = _services()
+    payload: dict[str, Any] = {"database": services.settings.resolved_database_url,
+                               "data_dir": str(services.settings.data_dir.resolve())}
+    if demo:
+        payload["demo"] = seed_demo(services)
+    _emit(payload, as_json, f"Cơ sở dữ liệu sẵn sàng: {payload['database']}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Start the web service."""
+    import uvicorn
+
+    from api.app import create_app
+
+    services = _services()
+    typer.echo(f"Motcua đang chạy tại http://{host}:{port}/  (API: http://{host}:{port}/docs)")
+    uvicorn.run(create_app(services), host=host, port=port, log_level="info")
+
+
+@audit_app.command("verify")
+def audit_verify(as_json: JsonFlag = False) -> None:
+    """Prove the audit chain intact, or name the first entry that was tampered with."""
+    report = verify_audit(_services().records, OPERATOR)
+    payload = {"intact": report.intact, "checked": report.checked,
+               "problem": report.problem.value if report.problem else None,
+               "seq": report.seq, "message": report.message}
+    text = (f"Nhật ký toàn vẹn: đã kiểm tra {report.checked} bản ghi." if report.intact else
+            f"NHẬT KÝ BỊ THAY ĐỔI tại bản ghi {report.seq}: {report.message}")
+    _emit(payload, as_json, text)
+    if not report.intact:
+        raise typer.Exit(code=1)
+
+
+@dossier_app.command("create")
+def dossier_create(
+    procedure: Annotated[str, typer.Option(help="Procedure code.")],
+    applicant_id: Annotated[str, typer.Option(help="12-digit personal id or tax code.")],
+    applicant_name: Annotated[str, typer.Option(help="Applicant's full name.")],
+    as_user: AsUser,
+    branch: Annotated[str | None, typer.Option(help="Receiving branch code.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Open a dossier for a citizen and a procedure."""
+    services = _services()
+    who = _principal(services, as_user)
+    try:
+        view = create_dossier(services.records, who, CreateDossier(
+            procedure_code=procedure, applicant_id=applicant_id,
+            applicant_name=applicant_name, branch_code=branch))
+    except DomainError as exc:
+        _fail(exc, as_json)
+    _emit(dossier_payload(view), as_json, _dossier_text(view))
+
+
+@dossier_app.command("show")
+def dossier_show(
+    code: str,
+    as_user: Annotated[str | None, typer.Option("--as", help="View as this user.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Show a dossier and its history."""
+    services = _services()
+    who = _principal(services, as_user) if as_user else OPERATOR
+    try:
+        view = get_dossier(services.records, who, code)
+    except DomainError as exc:
+        _fail(exc, as_json)
+    _emit(dossier_payload(view), as_json, _dossier_text(view))
+
+
+@dossier_app.command("transition")
+def dossier_transition(
+    code: str,
+    name: Annotated[str, typer.Argument(help="Transition name, e.g. assign_handler.")],
+    as_user: AsUser,
+    comment: Annotated[str, typer.Option(help="Reason or content.")] = "",
+    handler: Annotated[str | None, typer.Option(help="Handler to assign.")] = None,
+    signer: Annotated[str | None, typer.Option(help="Signer to assign.")] = None,
+    new_due: Annotated[datetime | None, typer.Option(
+        help="New due time for an extension (ISO 8601 with offset).")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Move a dossier through the workflow."""
+    services = _services()
+    who = _principal(services, as_user)
+    try:
+        if new_due is not None and new_due.tzinfo is None:
+            raise DomainError("invalid_new_due_date", "Ngày hẹn trả mới phải có múi giờ "
+                              "(ví dụ 2026-12-01T17:00:00+07:00).", field="new_due")
+        view = transition_dossier(services.records, who, code, TransitionRequest(
+            name=name, comment=comment, handler=handler, signer=signer, new_due_at=new_due))
+    except DomainError as exc:
+        _fail(exc, as_json)
+    _emit(dossier_payload(view), as_json, _dossier_text(view))
+
+
+@app.command()
+def demo(as_json: JsonFlag = False) -> None:
+    """Run the whole flow once on the configured (by default embedded) installation."""
+    from api.demo import run_demo
+
+    services = _services()
+    summary = run_demo(services)
+    _emit(summary, as_json, json.dumps(summary, ensure_ascii=False, indent=2,
+                                       default=_json_default))
+
+
+def main() -> None:  # pragma: no cover - the console script
+    sys.exit(app())

@@ -1,0 +1,191 @@
+"""Demo data for ``make run`` and the scripted ``motcua demo`` flow.
+
+Agencies and branches of Quảng Ninh with a few real procedure types. Procedure codes and
+agency e-ID codes here are illustrative, in the national format; an administrator loads the
+real ones from the national procedure list.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from api.bootstrap import Services
+from records.accounts import create_user, principal_of
+from records.lifecycle import TransitionRequest
+from records.model import Agency, Branch, Procedure, RequiredComponent, Role
+from records.repository import RecordsSession
+from records.services import CreateDossier, create_dossier, transition_dossier, verify_audit
+
+__all__ = ["DEMO_PASSWORD", "DEMO_USERS", "DemoUser", "run_demo", "seed_demo"]
+
+DEMO_PASSWORD = "motcua-demo"  # noqa: S105 - printed to the operator of a demo install
+
+AGENCY_LAND = "000.00.15.H40"  # Sở Nông nghiệp và Môi trường tỉnh Quảng Ninh
+AGENCY_WARD = "000.01.02.H40"  # UBND phường Hạ Long
+BRANCH_PROVINCE = "TTPVHCC-QN"
+BRANCH_WARD = "MC-HALONG"
+
+AGENCIES = (
+    Agency(code="000.00.00.H40", name="Ủy ban nhân dân tỉnh Quảng Ninh"),
+    Agency(code=AGENCY_LAND, name="Sở Nông nghiệp và Môi trường tỉnh Quảng Ninh"),
+    Agency(code=AGENCY_WARD, name="Ủy ban nhân dân phường Hạ Long"),
+)
+
+BRANCHES = (
+    Branch(code=BRANCH_PROVINCE, name="Trung tâm Phục vụ hành chính công tỉnh Quảng Ninh",
+           agency_code="000.00.00.H40"),
+    Branch(code=BRANCH_WARD, name="Bộ phận một cửa phường Hạ Long", agency_code=AGENCY_WARD),
+)
+
+PROCEDURES = (
+    Procedure(
+        code="1.012736.000.00.00.H40", agency_code=AGENCY_LAND, processing_days=20,
+        name="Đăng ký, cấp Giấy chứng nhận quyền sử dụng đất, quyền sở hữu tài sản gắn liền "
+             "với đất lần đầu",
+        fee_vnd=100_000, result_type="Giấy chứng nhận quyền sử dụng đất",
+        components=(
+            RequiredComponent(code="DON", name="Đơn đăng ký đất đai, tài sản gắn liền với đất "
+                              "(Mẫu số 04/ĐK)", document_type="don_dang_ky_dat_dai"),
+            RequiredComponent(code="GTNGUONGOC", name="Giấy tờ về quyền sử dụng đất",
+                              document_type="giay_to_quyen_su_dung_dat"),
+            RequiredComponent(code="CCCD", name="Căn cước công dân của người đề nghị",
+                              document_type="can_cuoc_cong_dan"),
+            RequiredComponent(code="NGHIAVUTC", name="Chứng từ thực hiện nghĩa vụ tài chính",
+                              document_type="chung_tu_tai_chinh", mandatory=False),
+        ),
+    ),
+    Procedure(
+        code="1.001193.000.00.00.H40", agency_code=AGENCY_WARD, processing_days=1,
+        name="Đăng ký khai sinh", fee_vnd=0, result_type="Giấy khai sinh",
+        components=(
+            RequiredComponent(code="TOKHAI", name="Tờ khai đăng ký khai sinh",
+                              document_type="to_khai_khai_sinh"),
+            RequiredComponent(code="CHUNGSINH", name="Giấy chứng sinh",
+                              document_type="giay_chung_sinh"),
+            RequiredComponent(code="KETHON", name="Giấy chứng nhận kết hôn của cha mẹ",
+                              document_type="giay_chung_nhan_ket_hon", mandatory=False),
+        ),
+    ),
+    Procedure(
+        code="2.000575.000.00.00.H40", agency_code=AGENCY_WARD, processing_days=3,
+        name="Đăng ký thành lập hộ kinh doanh", fee_vnd=100_000,
+        result_type="Giấy chứng nhận đăng ký hộ kinh doanh",
+        components=(
+            RequiredComponent(code="GIAYDENGHI", name="Giấy đề nghị đăng ký hộ kinh doanh",
+                              document_type="giay_de_nghi_dang_ky_hkd"),
+            RequiredComponent(code="CCCD", name="Căn cước công dân của chủ hộ kinh doanh",
+                              document_type="can_cuoc_cong_dan"),
+            RequiredComponent(code="HOPDONGTHUE", name="Hợp đồng thuê địa điểm kinh doanh",
+                              document_type="hop_dong_thue", mandatory=False),
+        ),
+    ),
+)
+
+# Public holidays of 2026 as announced for state employees; the administrator keeps this
+# list current each year (Labour Code 2019 Art. 112 and the annual Tết notice).
+HOLIDAYS_2026 = (
+    (date(2026, 1, 1), "Tết Dương lịch"),
+    *((date(2026, 2, d), "Tết Nguyên đán") for d in range(16, 21)),
+    (date(2026, 4, 27), "Giỗ Tổ Hùng Vương (nghỉ bù)"),
+    (date(2026, 4, 30), "Ngày Chiến thắng"),
+    (date(2026, 5, 1), "Ngày Quốc tế Lao động"),
+    (date(2026, 9, 1), "Quốc khánh"),
+    (date(2026, 9, 2), "Quốc khánh"),
+    (date(2027, 1, 1), "Tết Dương lịch"),
+)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class DemoUser:
+    username: str
+    display_name: str
+    role: Role
+    agency_code: str | None = None
+    branch_code: str | None = None
+    owner_id: str | None = None
+
+
+DEMO_USERS = (
+    DemoUser(username="tiepnhan", display_name="Trần Thị Lan (cán bộ một cửa)",
+             role=Role.CLERK, branch_code=BRANCH_PROVINCE),
+    DemoUser(username="chuyenvien", display_name="Phạm Văn Minh (chuyên viên xử lý)",
+             role=Role.HANDLER, agency_code=AGENCY_LAND),
+    DemoUser(username="lanhdao", display_name="Nguyễn Văn Hùng (Phó Giám đốc Sở)",
+             role=Role.SIGNER, agency_code=AGENCY_LAND),
+    DemoUser(username="vanthu", display_name="Lê Thị Hoa (văn thư giữ con dấu thứ hai)",
+             role=Role.SEAL_CUSTODIAN, agency_code=AGENCY_LAND),
+    DemoUser(username="quantri", display_name="Đỗ Quang Huy (quản trị hệ thống)",
+             role=Role.ADMIN),
+    DemoUser(username="congdan", display_name="Nguyễn Thị Hương", role=Role.CITIZEN,
+             owner_id="022190001234"),
+    DemoUser(username="coquankhac", display_name="Cục Thuế tỉnh Quảng Ninh (hệ thống)",
+             role=Role.AGENCY, agency_code="000.00.00.H40"),
+)
+
+
+def _seed_reference(tx: RecordsSession) -> None:
+    for agency in AGENCIES:
+        tx.add_agency(agency)
+    for branch in BRANCHES:
+        tx.add_branch(branch)
+    for procedure in PROCEDURES:
+        tx.add_procedure(procedure)
+    for day, name in HOLIDAYS_2026:
+        tx.set_holiday(day, name)
+
+
+def seed_demo(services: Services) -> dict[str, Any]:
+    """Load the demo data once; a second call changes nothing. Returns what exists."""
+    with services.records.store.session() as tx:
+        seeded = tx.get_agency(AGENCY_LAND) is not None
+        if not seeded:
+            _seed_reference(tx)
+    if not seeded:
+        for user in DEMO_USERS:
+            create_user(services.accounts, username=user.username, password=DEMO_PASSWORD,
+                        display_name=user.display_name, roles=frozenset({user.role}),
+                        agency_code=user.agency_code, branch_code=user.branch_code,
+                        owner_id=user.owner_id, actor="demo-seed")
+    return {"seeded_now": not seeded,
+            "users": [{"username": u.username, "role": u.role.value} for u in DEMO_USERS],
+            "password": DEMO_PASSWORD}
+
+
+DEMO_FLOW: tuple[tuple[str, str, dict[str, str]], ...] = (
+    ("tiepnhan", "complete_digitisation", {}),
+    ("tiepnhan", "assign_handler", {"handler": "chuyenvien"}),
+    ("chuyenvien", "request_supplement",
+     {"comment": "Đề nghị bổ sung bản sao trích đo địa chính thửa đất."}),
+    ("congdan", "supply_supplement", {"comment": "Đã nộp bổ sung trích đo địa chính."}),
+    ("chuyenvien", "submit_for_approval", {"signer": "lanhdao"}),
+    ("lanhdao", "sign", {}),
+    ("vanthu", "seal", {}),
+    ("vanthu", "publish_result", {}),
+    ("tiepnhan", "return_result", {}),
+)
+
+
+def run_demo(services: Services) -> dict[str, Any]:
+    """The whole flow once, each step taken by the demo user whose job it is."""
+    seed_demo(services)
+    with services.records.store.session(readonly=True) as tx:
+        users = {u.username: tx.get_user(u.username) for u in DEMO_USERS}
+    people = {name: principal_of(user) for name, user in users.items() if user is not None}
+    view = create_dossier(services.records, people["tiepnhan"], CreateDossier(
+        procedure_code=PROCEDURES[0].code, applicant_id="022190001234",
+        applicant_name="Nguyễn Thị Hương", phone="0912345678"))
+    code = view.dossier.code
+    for actor, name, params in DEMO_FLOW:
+        view = transition_dossier(services.records, people[actor], code,
+                                  TransitionRequest(name=name, **params))
+    report = verify_audit(services.records, people["quantri"])
+    return {
+        "dossier_code": code,
+        "status": view.dossier.status.value,
+        "status_label": view.staff_label,
+        "steps": [f"{h.actor}: {h.action}" for h in view.history],
+        "due_at": view.dossier.due_at,
+        "audit": {"intact": report.intact, "checked": report.checked},
+    }

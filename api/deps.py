@@ -1,0 +1,39 @@
+"""Request-scoped dependencies: the services and the authenticated principal."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from api.bootstrap import Services
+from records.accounts import authenticate
+from records.authz import Principal
+
+__all__ = ["AppServices", "BearerToken", "CurrentUser"]
+
+_bearer = HTTPBearer(auto_error=False, description="Token từ POST /api/v1/auth/token")
+
+
+def _services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+AppServices = Annotated[Services, Depends(_services)]
+
+
+def _token(credentials: Annotated[HTTPAuthorizationCredentials | None,
+                                  Depends(_bearer)]) -> str | None:
+    return credentials.credentials if credentials else None
+
+
+BearerToken = Annotated[str | None, Depends(_token)]
+
+
+def _current_user(services: AppServices, token: BearerToken) -> Principal:
+    return authenticate(services.accounts, token)
+
+
+CurrentUser = Annotated[Principal, Depends(_current_user)]

@@ -1,0 +1,60 @@
+"""Configuration, read once from ``MOTCUA_*`` environment variables (and ``.env``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["DEV_SECRET", "Settings"]
+
+# Development defaults; production refuses to start with them.
+DEV_SECRET = "dev-only-secret-change-me"  # noqa: S105 - a sentinel, rejected in production
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MOTCUA_", env_file=".env", extra="ignore")
+
+    env: Literal["development", "production"] = "development"
+    data_dir: Path = Path("var")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; SQLite under data_dir when unset")
+
+    blob_backend: Literal["fs", "s3"] = "fs"
+    s3_endpoint: str = "127.0.0.1:9000"
+    s3_access_key: str = ""
+    s3_secret_key: str = ""
+    s3_bucket: str = "motcua"
+    s3_region: str = "us-east-1"
+    s3_secure: bool = False
+    s3_object_lock: bool = True
+
+    secret_key: str = DEV_SECRET
+    audit_key: str = DEV_SECRET
+    token_ttl_minutes: int = Field(default=480, ge=5, le=24 * 60)
+    dossier_code_format: str = "{agency}-{yymmdd}-{seq:04d}"
+    supplement_window_days: int = Field(default=3, ge=0, le=30)
+    password_time_cost: int = Field(default=3, ge=1)
+    password_memory_kib: int = Field(default=65536, ge=8192)
+
+    @model_validator(mode="after")
+    def _refuse_default_secrets(self) -> Settings:
+        if self.env == "production":
+            weak = [name for name in ("secret_key", "audit_key")
+                    if getattr(self, name) == DEV_SECRET or len(getattr(self, name)) < 32]
+            if weak:
+                raise ValueError(
+                    "production mode refuses default or short secrets: set "
+                    + ", ".join(f"MOTCUA_{n.upper()}" for n in weak)
+                    + " to random strings of at least 32 characters")
+            if self.blob_backend == "s3" and not self.s3_secret_key:
+                raise ValueError("production mode with S3 needs MOTCUA_S3_SECRET_KEY")
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'motcua.db').resolve()}"

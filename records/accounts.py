@@ -1,0 +1,154 @@
+"""Accounts: staff and citizen logins, bearer tokens, lockout.
+
+Tokens are random and opaque; only their sha256 is stored, so a copy of the database does not
+hand out sessions. Repeated wrong passwords lock the account for a while.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from records.audit import AuditEvent
+from records.authz import Principal
+from records.errors import Conflict, InvalidInput, Unauthenticated
+from records.model import Role
+from records.ports import Clock, PasswordHasher
+from records.repository import RecordsStore, StoredToken, User
+
+__all__ = [
+    "AccountsDeps",
+    "IssuedToken",
+    "authenticate",
+    "create_user",
+    "login",
+    "logout",
+    "principal_of",
+]
+
+MIN_PASSWORD = 8
+
+
+@dataclass(frozen=True, kw_only=True)
+class AccountsDeps:
+    store: RecordsStore
+    clock: Clock
+    hasher: PasswordHasher
+    audit_key: bytes
+    token_ttl: timedelta = timedelta(hours=8)
+    max_failed_logins: int = 5
+    lockout: timedelta = timedelta(minutes=15)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class IssuedToken:
+    token: str  # shown once, to the client that logged in
+    expires_at: datetime
+    principal: Principal
+
+
+def _sha(token: str) -> str:
+    return hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
+
+
+def principal_of(user: User) -> Principal:
+    return Principal(username=user.username, roles=user.roles, display_name=user.display_name,
+                     agency_code=user.agency_code, branch_code=user.branch_code,
+                     owner_id=user.owner_id)
+
+
+_DUMMY_HASHES: dict[int, str] = {}
+
+
+def _dummy_hash(hasher: PasswordHasher) -> str:
+    key = id(hasher)
+    if key not in _DUMMY_HASHES:
+        _DUMMY_HASHES[key] = hasher.hash(secrets.token_hex(16))
+    return _DUMMY_HASHES[key]
+
+
+def _bad_login() -> Unauthenticated:
+    # One message for an unknown user and a wrong password: no account enumeration.
+    return Unauthenticated("invalid_credentials", "Tên đăng nhập hoặc mật khẩu không đúng.")
+
+
+def login(deps: AccountsDeps, username: str, password: str) -> IssuedToken:
+    now = deps.clock.now()
+    with deps.store.session() as tx:
+        user = tx.get_user(username.strip())
+        if user is None or not user.active:
+            # Hash anyway, so that timing does not tell which usernames exist.
+            deps.hasher.verify(_dummy_hash(deps.hasher), password)
+            raise _bad_login()
+        if user.locked_until is not None and user.locked_until > now:
+            raise Unauthenticated("account_locked", "Tài khoản tạm thời bị khóa do đăng nhập "
+                                  "sai nhiều lần. Vui lòng thử lại sau.")
+        if not deps.hasher.verify(user.password_hash, password):
+            failed = user.failed_logins + 1
+            locked = now + deps.lockout if failed >= deps.max_failed_logins else None
+            tx.update_user(replace(user, failed_logins=0 if locked else failed,
+                                   locked_until=locked))
+            tx.append_audit(AuditEvent(actor=user.username, action="auth.login_failed",
+                                       object_type="user", object_id=user.username,
+                                       detail={"locked": locked is not None}),
+                            at=now, key=deps.audit_key)
+            failure = _bad_login()
+        else:
+            failure = None
+            if user.failed_logins or user.locked_until:
+                tx.update_user(replace(user, failed_logins=0, locked_until=None))
+            token = secrets.token_urlsafe(32)
+            expires = now + deps.token_ttl
+            tx.add_token(StoredToken(token_sha256=_sha(token), username=user.username,
+                                     created_at=now, expires_at=expires))
+            tx.append_audit(AuditEvent(actor=user.username, action="auth.login",
+                                       object_type="user", object_id=user.username),
+                            at=now, key=deps.audit_key)
+    # Raised after the block so that the failed attempt and its audit entry are committed.
+    if failure is not None:
+        raise failure
+    return IssuedToken(token=token, expires_at=expires, principal=principal_of(user))
+
+
+def authenticate(deps: AccountsDeps, token: str | None) -> Principal:
+    if not token:
+        raise Unauthenticated("not_authenticated", "Vui lòng đăng nhập.")
+    now = deps.clock.now()
+    with deps.store.session(readonly=True) as tx:
+        stored = tx.get_token(_sha(token))
+        if stored is None or stored.revoked or stored.expires_at <= now:
+            raise Unauthenticated("session_expired",
+                                  "Phiên đăng nhập đã hết hạn hoặc không hợp lệ. "
+                                  "Vui lòng đăng nhập lại.")
+        user = tx.get_user(stored.username)
+        if user is None or not user.active:
+            raise Unauthenticated("session_expired", "Tài khoản không còn hoạt động.")
+        return principal_of(user)
+
+
+def logout(deps: AccountsDeps, token: str) -> None:
+    with deps.store.session() as tx:
+        tx.revoke_token(_sha(token))
+
+
+def create_user(deps: AccountsDeps, *, username: str, password: str, display_name: str,
+                roles: frozenset[Role], agency_code: str | None = None,
+                branch_code: str | None = None, owner_id: str | None = None,
+                actor: str = "system") -> User:
+    if len(password) < MIN_PASSWORD:
+        raise InvalidInput("weak_password", f"Mật khẩu phải có ít nhất {MIN_PASSWORD} ký tự.",
+                           field="password")
+    user = User(username=username, password_hash=deps.hasher.hash(password),
+                display_name=display_name, roles=roles, agency_code=agency_code,
+                branch_code=branch_code, owner_id=owner_id)
+    with deps.store.session() as tx:
+        if tx.get_user(username) is not None:
+            raise Conflict("duplicate_user", f"Tên đăng nhập «{username}» đã tồn tại.")
+        tx.add_user(user)
+        tx.append_audit(AuditEvent(actor=actor, action="user.create", object_type="user",
+                                   object_id=username,
+                                   detail={"roles": ",".join(sorted(roles))}),
+                        at=deps.clock.now(), key=deps.audit_key)
+    return user

@@ -1,0 +1,6 @@
+"""SQLAlchemy adapter of the records store: SQLite (embedded default) and PostgreSQL."""
+
+from records.adapters.sql.engine import create_engine_for, upgrade_schema
+from records.adapters.sql.store import SqlRecordsStore
+
+__all__ = ["SqlRecordsStore", "create_engine_for", "upgrade_schema"]

@@ -1,0 +1,312 @@
+"""The records store on SQLAlchemy Core: one transaction per ``session()``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Row, func, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from records.adapters.sql import tables as t
+from records.adapters.sql.engine import READONLY
+from records.audit import AuditEntry, AuditEvent, next_entry
+from records.model import (
+    Agency,
+    Branch,
+    Dossier,
+    DossierStatus,
+    HistoryEntry,
+    Person,
+    PersonKind,
+    Procedure,
+    RequiredComponent,
+    Role,
+)
+from records.repository import DossierQuery, StoredToken, User
+
+__all__ = ["SqlRecordsSession", "SqlRecordsStore"]
+
+_DOSSIER_FIELDS = (
+    "code", "procedure_code", "agency_code", "branch_code", "applicant_id", "status",
+    "created_at", "created_by", "received_at", "clock_started_at", "due_at", "extended_at",
+    "finished_at", "handler", "signer", "online", "version",
+)
+
+
+def _dossier(row: Row[Any]) -> Dossier:
+    m = row._mapping
+    return Dossier(id=m["id"], status=DossierStatus(m["status"]),
+                   **{k: m[k] for k in _DOSSIER_FIELDS if k != "status"})
+
+
+def _dossier_values(d: Dossier) -> dict[str, Any]:
+    values = {k: getattr(d, k) for k in _DOSSIER_FIELDS}
+    values["status"] = d.status.value
+    return values
+
+
+def _user(row: Row[Any]) -> User:
+    m = row._mapping
+    roles = frozenset(Role(r) for r in m["roles"].split(",") if r)
+    return User(username=m["username"], password_hash=m["password_hash"],
+                display_name=m["display_name"], roles=roles, agency_code=m["agency_code"],
+                branch_code=m["branch_code"], owner_id=m["owner_id"], active=m["active"],
+                failed_logins=m["failed_logins"], locked_until=m["locked_until"])
+
+
+def _user_values(u: User) -> dict[str, Any]:
+    return {"username": u.username, "password_hash": u.password_hash,
+            "display_name": u.display_name, "roles": ",".join(sorted(r.value for r in u.roles)),
+            "agency_code": u.agency_code, "branch_code": u.branch_code,
+            "owner_id": u.owner_id, "active": u.active, "failed_logins": u.failed_logins,
+            "locked_until": u.locked_until}
+
+
+def _audit(row: Row[Any]) -> AuditEntry:
+    m = row._mapping
+    return AuditEntry(seq=m["seq"], at=m["at"], actor=m["actor"], action=m["action"],
+                      object_type=m["object_type"], object_id=m["object_id"],
+                      detail=m["detail"], prev_hash=m["prev_hash"], hash=m["hash"])
+
+
+class SqlRecordsSession:
+    """``RecordsSession`` on one open connection and transaction."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._c = connection
+
+    # -- reference data -------------------------------------------------------------------
+    def add_agency(self, agency: Agency) -> None:
+        self._c.execute(insert(t.agencies).values(code=agency.code, name=agency.name))
+
+    def get_agency(self, code: str) -> Agency | None:
+        row = self._c.execute(select(t.agencies).where(t.agencies.c.code == code)).first()
+        return Agency(code=row.code, name=row.name) if row else None
+
+    def add_branch(self, branch: Branch) -> None:
+        self._c.execute(insert(t.branches).values(code=branch.code, name=branch.name,
+                                                  agency_code=branch.agency_code))
+
+    def get_branch(self, code: str) -> Branch | None:
+        row = self._c.execute(select(t.branches).where(t.branches.c.code == code)).first()
+        return Branch(code=row.code, name=row.name, agency_code=row.agency_code) if row else None
+
+    def list_branches(self) -> list[Branch]:
+        rows = self._c.execute(select(t.branches).order_by(t.branches.c.code))
+        return [Branch(code=r.code, name=r.name, agency_code=r.agency_code) for r in rows]
+
+    def add_procedure(self, procedure: Procedure) -> None:
+        self._c.execute(insert(t.procedures).values(
+            code=procedure.code, name=procedure.name, agency_code=procedure.agency_code,
+            processing_days=procedure.processing_days, fee_vnd=procedure.fee_vnd,
+            result_type=procedure.result_type))
+        if procedure.components:
+            self._c.execute(insert(t.procedure_components), [
+                {"procedure_code": procedure.code, "code": c.code, "position": i,
+                 "name": c.name, "document_type": c.document_type, "mandatory": c.mandatory}
+                for i, c in enumerate(procedure.components)])
+
+    def _procedures(self, code: str | None) -> list[Procedure]:
+        query = select(t.procedures).order_by(t.procedures.c.code)
+        comp_query = select(t.procedure_components).order_by(
+            t.procedure_components.c.procedure_code, t.procedure_components.c.position)
+        if code is not None:
+            query = query.where(t.procedures.c.code == code)
+            comp_query = comp_query.where(t.procedure_components.c.procedure_code == code)
+        components: dict[str, list[RequiredComponent]] = {}
+        for c in self._c.execute(comp_query):
+            components.setdefault(c.procedure_code, []).append(RequiredComponent(
+                code=c.code, name=c.name, document_type=c.document_type,
+                mandatory=c.mandatory))
+        return [Procedure(code=r.code, name=r.name, agency_code=r.agency_code,
+                          processing_days=r.processing_days, fee_vnd=r.fee_vnd,
+                          result_type=r.result_type,
+                          components=tuple(components.get(r.code, ())))
+                for r in self._c.execute(query)]
+
+    def get_procedure(self, code: str) -> Procedure | None:
+        found = self._procedures(code)
+        return found[0] if found else None
+
+    def list_procedures(self) -> list[Procedure]:
+        return self._procedures(None)
+
+    def save_person(self, person: Person) -> None:
+        values = {"name": person.name, "kind": person.kind.value, "phone": person.phone,
+                  "email": person.email, "address": person.address}
+        done = self._c.execute(update(t.persons)
+                               .where(t.persons.c.owner_id == person.owner_id).values(**values))
+        if done.rowcount == 0:
+            self._c.execute(insert(t.persons).values(owner_id=person.owner_id, **values))
+
+    def get_person(self, owner_id: str) -> Person | None:
+        row = self._c.execute(select(t.persons).where(t.persons.c.owner_id == owner_id)).first()
+        if row is None:
+            return None
+        return Person(owner_id=row.owner_id, name=row.name, kind=PersonKind(row.kind),
+                      phone=row.phone, email=row.email, address=row.address)
+
+    def holidays(self) -> tuple[frozenset[date], frozenset[date]]:
+        rows = list(self._c.execute(select(t.holidays)))
+        return (frozenset(r.day for r in rows if not r.working),
+                frozenset(r.day for r in rows if r.working))
+
+    def set_holiday(self, day: date, name: str, *, working: bool = False) -> None:
+        done = self._c.execute(update(t.holidays).where(t.holidays.c.day == day)
+                               .values(name=name, working=working))
+        if done.rowcount == 0:
+            self._c.execute(insert(t.holidays).values(day=day, name=name, working=working))
+
+    # -- accounts ---------------------------------------------------------------------------
+    def add_user(self, user: User) -> None:
+        self._c.execute(insert(t.users).values(**_user_values(user)))
+
+    def get_user(self, username: str) -> User | None:
+        row = self._c.execute(select(t.users).where(t.users.c.username == username)).first()
+        return _user(row) if row else None
+
+    def update_user(self, user: User) -> None:
+        self._c.execute(update(t.users).where(t.users.c.username == user.username)
+                        .values(**_user_values(user)))
+
+    def add_token(self, token: StoredToken) -> None:
+        self._c.execute(insert(t.api_tokens).values(
+            token_sha256=token.token_sha256, username=token.username,
+            created_at=token.created_at, expires_at=token.expires_at, revoked=token.revoked))
+
+    def get_token(self, token_sha256: str) -> StoredToken | None:
+        row = self._c.execute(select(t.api_tokens)
+                              .where(t.api_tokens.c.token_sha256 == token_sha256)).first()
+        if row is None:
+            return None
+        return StoredToken(token_sha256=row.token_sha256, username=row.username,
+                           created_at=row.created_at, expires_at=row.expires_at,
+                           revoked=row.revoked)
+
+    def revoke_token(self, token_sha256: str) -> None:
+        self._c.execute(update(t.api_tokens).where(t.api_tokens.c.token_sha256 == token_sha256)
+                        .values(revoked=True))
+
+    # -- dossiers ---------------------------------------------------------------------------
+    def next_dossier_seq(self, agency_code: str, day: date) -> int:
+        # An upsert that increments in place: the row stays locked until commit, so the
+        # sequence is unique under concurrency and gap-free (a rollback returns the number).
+        dialect_insert = pg_insert if self._c.dialect.name == "postgresql" else sqlite_insert
+        upsert = dialect_insert(t.dossier_counters).values(
+            agency_code=agency_code, day=day, last_seq=1)
+        stmt = upsert.on_conflict_do_update(
+            index_elements=["agency_code", "day"],
+            set_={"last_seq": t.dossier_counters.c.last_seq + 1},
+        ).returning(t.dossier_counters.c.last_seq)
+        return int(self._c.execute(stmt).scalar_one())
+
+    def add_dossier(self, dossier: Dossier) -> Dossier:
+        new_id = self._c.execute(insert(t.dossiers).values(**_dossier_values(dossier))
+                                 .returning(t.dossiers.c.id)).scalar_one()
+        return replace(dossier, id=int(new_id))
+
+    def get_dossier(self, code: str) -> Dossier | None:
+        row = self._c.execute(select(t.dossiers).where(t.dossiers.c.code == code)).first()
+        return _dossier(row) if row else None
+
+    def update_dossier(self, dossier: Dossier, *, expected_version: int) -> bool:
+        done = self._c.execute(
+            update(t.dossiers)
+            .where(t.dossiers.c.id == dossier.id, t.dossiers.c.version == expected_version)
+            .values(**_dossier_values(dossier)))
+        return done.rowcount == 1
+
+    def list_dossiers(self, query: DossierQuery) -> Sequence[Dossier]:
+        d = t.dossiers.c
+        stmt = select(t.dossiers)
+        if query.scope is not None:
+            scope = query.scope
+            stmt = stmt.where(or_(d.branch_code.in_(scope.branch_codes),
+                                  d.agency_code.in_(scope.agency_codes),
+                                  d.applicant_id.in_(scope.applicant_ids)))
+        if query.statuses is not None:
+            stmt = stmt.where(d.status.in_([s.value for s in query.statuses]))
+        if query.procedure_code is not None:
+            stmt = stmt.where(d.procedure_code == query.procedure_code)
+        stmt = stmt.order_by(d.id.desc()).limit(query.limit).offset(query.offset)
+        return [_dossier(r) for r in self._c.execute(stmt)]
+
+    def add_history(self, entry: HistoryEntry) -> None:
+        self._c.execute(insert(t.dossier_history).values(
+            dossier_id=entry.dossier_id, at=entry.at, actor=entry.actor, action=entry.action,
+            from_status=entry.from_status.value if entry.from_status else None,
+            to_status=entry.to_status.value, comment=entry.comment))
+
+    def history(self, dossier_id: int) -> list[HistoryEntry]:
+        h = t.dossier_history
+        rows = self._c.execute(select(h).where(h.c.dossier_id == dossier_id).order_by(h.c.id))
+        return [HistoryEntry(dossier_id=r.dossier_id, at=r.at, actor=r.actor, action=r.action,
+                             from_status=DossierStatus(r.from_status) if r.from_status else None,
+                             to_status=DossierStatus(r.to_status), comment=r.comment)
+                for r in rows]
+
+    # -- audit chain ------------------------------------------------------------------------
+    def append_audit(self, event: AuditEvent, *, at: datetime, key: bytes) -> AuditEntry:
+        # Locking the head row serialises appenders on PostgreSQL; SQLite's BEGIN IMMEDIATE
+        # already holds the database's write lock.
+        head = self._c.execute(select(t.audit_head).where(t.audit_head.c.id == 1)
+                               .with_for_update()).first()
+        if head is None:
+            raise RuntimeError("the audit head row is missing: run the migrations")
+        prev = (int(head.seq), str(head.hash)) if head.seq > 0 else None
+        entry = next_entry(key=key, prev=prev, at=at, event=event)
+        self._c.execute(insert(t.audit_log).values(
+            seq=entry.seq, at=entry.at, actor=entry.actor, action=entry.action,
+            object_type=entry.object_type, object_id=entry.object_id, detail=entry.detail,
+            prev_hash=entry.prev_hash, hash=entry.hash))
+        self._c.execute(update(t.audit_head).where(t.audit_head.c.id == 1)
+                        .values(seq=entry.seq, hash=entry.hash))
+        return entry
+
+    def audit_entries(self, *, after_seq: int = 0) -> Iterator[AuditEntry]:
+        batch = 1000
+        last = after_seq
+        while True:
+            rows = list(self._c.execute(select(t.audit_log).where(t.audit_log.c.seq > last)
+                                        .order_by(t.audit_log.c.seq).limit(batch)))
+            for row in rows:
+                yield _audit(row)
+            if len(rows) < batch:
+                return
+            last = int(rows[-1].seq)
+
+    def audit_head(self) -> tuple[int, str] | None:
+        head = self._c.execute(select(t.audit_head).where(t.audit_head.c.id == 1)).first()
+        if head is None or head.seq == 0:
+            return None
+        return int(head.seq), str(head.hash)
+
+    def audit_hash_exists(self, digest: str) -> bool:
+        found = self._c.execute(select(func.count()).select_from(t.audit_log)
+                                .where(t.audit_log.c.hash == digest)).scalar_one()
+        return bool(found)
+
+    def audit_for_object(self, object_type: str, object_id: str) -> list[AuditEntry]:
+        a = t.audit_log.c
+        rows = self._c.execute(select(t.audit_log).where(
+            a.object_type == object_type, a.object_id == object_id).order_by(a.seq))
+        return [_audit(r) for r in rows]
+
+
+class SqlRecordsStore:
+    """``RecordsStore`` on an engine; ``session(readonly=True)`` takes no write lock."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @contextmanager
+    def session(self, *, readonly: bool = False) -> Iterator[SqlRecordsSession]:
+        engine = self.engine.execution_options(**{READONLY: True}) if readonly else self.engine
+        with engine.begin() as connection:
+            yield SqlRecordsSession(connection)
+

@@ -1,0 +1,252 @@
+"""The records schema as SQLAlchemy Core tables. Alembic migrations are the source of truth
+for the database; ``tests/integration/test_migrations.py`` checks the two agree."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+
+__all__ = ["metadata"]
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out, whatever the database keeps."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the records store")
+        utc = value.astimezone(UTC)
+        # SQLite keeps no zone: store naive UTC there.
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if not isinstance(value, datetime):
+            raise TypeError(f"expected a datetime from the database, got {type(value)}")
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+metadata = MetaData(naming_convention={
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+})
+
+agencies = Table(
+    "agencies", metadata,
+    Column("code", String(40), primary_key=True),
+    Column("name", String(300), nullable=False),
+)
+
+branches = Table(
+    "branches", metadata,
+    Column("code", String(40), primary_key=True),
+    Column("name", String(300), nullable=False),
+    Column("agency_code", String(40), ForeignKey("agencies.code"), nullable=False),
+)
+
+procedures = Table(
+    "procedures", metadata,
+    Column("code", String(40), primary_key=True),
+    Column("name", String(500), nullable=False),
+    Column("agency_code", String(40), ForeignKey("agencies.code"), nullable=False),
+    Column("processing_days", Integer, nullable=False),
+    Column("fee_vnd", BigInteger, nullable=False, default=0),
+    Column("result_type", String(200), nullable=False, default=""),
+)
+
+procedure_components = Table(
+    "procedure_components", metadata,
+    Column("procedure_code", String(40), ForeignKey("procedures.code"), primary_key=True),
+    Column("code", String(40), primary_key=True),
+    Column("position", Integer, nullable=False),
+    Column("name", String(500), nullable=False),
+    Column("document_type", String(80), nullable=False),
+    Column("mandatory", Boolean, nullable=False, default=True),
+)
+
+persons = Table(
+    "persons", metadata,
+    Column("owner_id", String(13), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("phone", String(20)),
+    Column("email", String(200)),
+    Column("address", String(500)),
+)
+
+users = Table(
+    "users", metadata,
+    Column("username", String(80), primary_key=True),
+    Column("password_hash", String(200), nullable=False),
+    Column("display_name", String(200), nullable=False),
+    Column("roles", String(200), nullable=False),  # comma-separated Role values
+    Column("agency_code", String(40), ForeignKey("agencies.code")),
+    Column("branch_code", String(40), ForeignKey("branches.code")),
+    Column("owner_id", String(13)),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("failed_logins", Integer, nullable=False, default=0),
+    Column("locked_until", UtcDateTime),
+)
+
+api_tokens = Table(
+    "api_tokens", metadata,
+    Column("token_sha256", String(64), primary_key=True),  # the token itself is never stored
+    Column("username", String(80), ForeignKey("users.username"), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("revoked", Boolean, nullable=False, default=False),
+)
+
+holidays = Table(
+    "holidays", metadata,
+    Column("day", Date, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("working", Boolean, nullable=False, default=False),  # a swapped working weekend day
+)
+
+dossier_counters = Table(
+    "dossier_counters", metadata,
+    Column("agency_code", String(40), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("last_seq", Integer, nullable=False),
+)
+
+dossiers = Table(
+    "dossiers", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("code", String(60), nullable=False, unique=True),
+    Column("procedure_code", String(40), ForeignKey("procedures.code"), nullable=False),
+    Column("agency_code", String(40), ForeignKey("agencies.code"), nullable=False),
+    Column("branch_code", String(40), ForeignKey("branches.code"), nullable=False),
+    Column("applicant_id", String(13), ForeignKey("persons.owner_id"), nullable=False),
+    Column("status", String(40), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("created_by", String(80), nullable=False),
+    Column("received_at", UtcDateTime),
+    Column("clock_started_at", UtcDateTime),
+    Column("due_at", UtcDateTime),
+    Column("extended_at", UtcDateTime),
+    Column("finished_at", UtcDateTime),
+    Column("handler", String(80)),
+    Column("signer", String(80)),
+    Column("online", Boolean, nullable=False, default=False),
+    Column("version", Integer, nullable=False),
+    Index("ix_dossiers_applicant", "applicant_id"),
+    Index("ix_dossiers_branch_status", "branch_code", "status"),
+    Index("ix_dossiers_agency_status", "agency_code", "status"),
+)
+
+dossier_history = Table(
+    "dossier_history", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("dossier_id", Integer, ForeignKey("dossiers.id"), nullable=False, index=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("actor", String(80), nullable=False),
+    Column("action", String(60), nullable=False),
+    Column("from_status", String(40)),
+    Column("to_status", String(40), nullable=False),
+    Column("comment", Text, nullable=False, default=""),
+)
+
+documents = Table(
+    "documents", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("dossier_id", Integer, ForeignKey("dossiers.id"), nullable=False, index=True),
+    Column("doc_code", String(100), nullable=False, unique=True),
+    Column("component_code", String(40), nullable=False),
+    Column("document_type", String(80), nullable=False),
+    Column("owner_id", String(13), nullable=False, index=True),
+    Column("title", String(500), nullable=False, default=""),
+    Column("number", String(100)),
+    Column("issue_date", Date),
+    Column("issuer", String(300)),
+    Column("copy_kind", String(20), nullable=False),
+    Column("reuse_status", String(30), nullable=False),
+    Column("retention_years", Integer),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("created_by", String(80), nullable=False),
+)
+
+document_versions = Table(
+    "document_versions", metadata,
+    Column("document_id", Integer, ForeignKey("documents.id"), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("original_sha256", String(64), nullable=False, index=True),
+    Column("original_size", BigInteger, nullable=False),
+    Column("media_type", String(100), nullable=False),
+    Column("archival_sha256", String(64), index=True),
+    Column("page_count", Integer),
+    Column("resolution_dpi", Integer),
+    Column("ocr_confidence", Float),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("created_by", String(80), nullable=False),
+)
+
+document_counters = Table(
+    "document_counters", metadata,
+    Column("agency_code", String(40), primary_key=True),
+    Column("type_code", String(80), primary_key=True),
+    Column("last_seq", Integer, nullable=False),
+)
+
+results = Table(
+    "results", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("dossier_id", Integer, ForeignKey("dossiers.id"), nullable=False),
+    Column("result_type", String(200), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("number", String(100)),
+    Column("issue_date", Date),
+    Column("blob_sha256", String(64)),
+    Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("dossier_id"),
+)
+
+audit_log = Table(
+    "audit_log", metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("actor", String(80), nullable=False),
+    Column("action", String(80), nullable=False),
+    Column("object_type", String(40), nullable=False),
+    Column("object_id", String(100), nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False, unique=True),
+    Index("ix_audit_object", "object_type", "object_id"),
+)
+
+# One row: the chain's last seq and hash. Appenders lock it, which serialises the chain.
+audit_head = Table(
+    "audit_head", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("hash", String(64), nullable=False),
+)

@@ -1,0 +1,240 @@
+"""The content model: agencies, procedures, people, dossiers and what a dossier contains.
+
+Containment follows the paper world (and Plone's folders): a dossier contains its documents,
+each document its immutable versions, and the dossier its result. Everything here is a
+frozen value; use cases build changed copies with ``dataclasses.replace``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+
+__all__ = [
+    "Agency",
+    "Branch",
+    "CopyKind",
+    "Document",
+    "DocumentVersion",
+    "Dossier",
+    "DossierStatus",
+    "HistoryEntry",
+    "Person",
+    "PersonKind",
+    "Procedure",
+    "RequiredComponent",
+    "Result",
+    "ResultStatus",
+    "ReuseStatus",
+    "Role",
+]
+
+
+class Role(StrEnum):
+    """Global roles. ``handler`` and ``signer`` are also local roles on a dossier."""
+
+    CLERK = "clerk"
+    HANDLER = "handler"
+    SIGNER = "signer"
+    SEAL_CUSTODIAN = "seal_custodian"
+    ADMIN = "admin"
+    CITIZEN = "citizen"
+    AGENCY = "agency"
+
+
+class DossierStatus(StrEnum):
+    """Internal states; ``national_code`` is the one-stop status code (1 to 10)."""
+
+    SUBMITTED = "submitted"
+    RECEIVED = "received"
+    REFUSED_AT_INTAKE = "refused_at_intake"
+    INCOMPLETE_AT_INTAKE = "incomplete_at_intake"
+    DIGITISED = "digitised"
+    IN_REVIEW = "in_review"
+    SUPPLEMENT_REQUESTED = "supplement_requested"
+    FEE_REQUESTED = "fee_requested"
+    PENDING_APPROVAL = "pending_approval"
+    SIGNED = "signed"
+    SEALED = "sealed"
+    RESULT_READY = "result_ready"
+    RETURNED = "returned"
+    WITHDRAWAL_REQUESTED = "withdrawal_requested"
+    STOPPED = "stopped"
+    REFUSED = "refused"
+
+
+class PersonKind(StrEnum):
+    CITIZEN = "citizen"  # 12-digit personal id
+    ORGANISATION = "organisation"  # 10/13-digit tax code
+
+
+class CopyKind(StrEnum):
+    """Whether the paper handed in is the original, a plain copy or a certified copy."""
+
+    ORIGINAL = "original"
+    COPY = "copy"
+    CERTIFIED_COPY = "certified_copy"
+
+
+class ReuseStatus(StrEnum):
+    NEW = "new"
+    REUSED_FROM_STORE = "reused_from_store"
+    REUSED_FROM_RESULT = "reused_from_result"
+
+
+class ResultStatus(StrEnum):
+    DRAFT = "draft"
+    SIGNED = "signed"
+    SEALED = "sealed"
+    ISSUED = "issued"
+    REVOKED = "revoked"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Agency:
+    """A state agency, known by its e-ID code in the national portal (mã định danh)."""
+
+    code: str
+    name: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Branch:
+    """A receiving desk: the provincial centre or one of its district and commune branches."""
+
+    code: str
+    name: str
+    agency_code: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RequiredComponent:
+    """One paper a procedure requires (thành phần hồ sơ)."""
+
+    code: str
+    name: str
+    document_type: str
+    mandatory: bool = True
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Procedure:
+    """An administrative procedure (thủ tục hành chính) as published in the national list."""
+
+    code: str
+    name: str
+    agency_code: str
+    processing_days: int
+    components: tuple[RequiredComponent, ...] = ()
+    fee_vnd: int = 0
+    result_type: str = ""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Person:
+    """A citizen (12-digit personal id) or an organisation (tax code)."""
+
+    owner_id: str
+    name: str
+    kind: PersonKind = PersonKind.CITIZEN
+    phone: str | None = None
+    email: str | None = None
+    address: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Dossier:
+    """A dossier (hồ sơ). ``due_at`` is stored; being overdue is derived from it and now.
+
+    ``clock_started_at`` is when the processing clock last (re)started: on receipt, and again
+    when a requested supplement is supplied [Decree 61/2018 Art. 19].
+    """
+
+    id: int
+    code: str
+    procedure_code: str
+    agency_code: str
+    branch_code: str
+    applicant_id: str
+    status: DossierStatus
+    created_at: datetime
+    created_by: str
+    received_at: datetime | None = None
+    clock_started_at: datetime | None = None
+    due_at: datetime | None = None
+    extended_at: datetime | None = None
+    finished_at: datetime | None = None
+    handler: str | None = None
+    signer: str | None = None
+    online: bool = False
+    version: int = 1
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class DocumentVersion:
+    """One immutable version of a digitised paper: its blobs and how it was made."""
+
+    document_id: int
+    version: int
+    original_sha256: str
+    original_size: int
+    media_type: str
+    created_at: datetime
+    created_by: str
+    archival_sha256: str | None = None
+    page_count: int | None = None
+    resolution_dpi: int | None = None
+    ocr_confidence: float | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Document:
+    """A paper of a dossier, with the metadata the digitisation rules require.
+
+    [Circular 01/2023 Art. 8; 2025 national digitisation guidance]
+    """
+
+    id: int
+    dossier_id: int
+    doc_code: str
+    component_code: str
+    document_type: str
+    owner_id: str
+    created_at: datetime
+    created_by: str
+    title: str = ""
+    number: str | None = None
+    issue_date: date | None = None
+    issuer: str | None = None
+    copy_kind: CopyKind = CopyKind.COPY
+    reuse_status: ReuseStatus = ReuseStatus.NEW
+    retention_years: int | None = None  # None: permanent
+    versions: tuple[DocumentVersion, ...] = field(default=())
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Result:
+    """The e-result of a dossier (kết quả giải quyết)."""
+
+    id: int
+    dossier_id: int
+    result_type: str
+    status: ResultStatus
+    created_at: datetime
+    number: str | None = None
+    issue_date: date | None = None
+    blob_sha256: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class HistoryEntry:
+    """One recorded step of a dossier: who, when, from, to, and why."""
+
+    dossier_id: int
+    at: datetime
+    actor: str
+    action: str
+    from_status: DossierStatus | None
+    to_status: DossierStatus
+    comment: str = ""
