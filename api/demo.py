@@ -153,17 +153,19 @@ def seed_demo(services: Services) -> dict[str, Any]:
             "password": DEMO_PASSWORD}
 
 
-DEMO_FLOW: tuple[tuple[str, str, dict[str, str]], ...] = (
-    ("tiepnhan", "complete_digitisation", {}),
-    ("tiepnhan", "assign_handler", {"handler": "chuyenvien"}),
-    ("chuyenvien", "request_supplement",
-     {"comment": "Đề nghị bổ sung bản sao trích đo địa chính thửa đất."}),
-    ("congdan", "supply_supplement", {"comment": "Đã nộp bổ sung trích đo địa chính."}),
-    ("chuyenvien", "submit_for_approval", {"signer": "lanhdao"}),
-    ("lanhdao", "sign", {}),
-    ("vanthu", "seal", {}),
-    ("vanthu", "publish_result", {}),
-    ("tiepnhan", "return_result", {}),
+DEMO_FLOW = (
+    ("tiepnhan", TransitionRequest(name="complete_digitisation")),
+    ("tiepnhan", TransitionRequest(name="assign_handler", handler="chuyenvien")),
+    ("chuyenvien", TransitionRequest(
+        name="request_supplement",
+        comment="Đề nghị bổ sung bản sao trích đo địa chính thửa đất.")),
+    ("congdan", TransitionRequest(name="supply_supplement",
+                                  comment="Đã nộp bổ sung trích đo địa chính.")),
+    ("chuyenvien", TransitionRequest(name="submit_for_approval", signer="lanhdao")),
+    ("lanhdao", TransitionRequest(name="sign")),
+    ("vanthu", TransitionRequest(name="seal")),
+    ("vanthu", TransitionRequest(name="publish_result")),
+    ("tiepnhan", TransitionRequest(name="return_result")),
 )
 
 
@@ -177,9 +179,8 @@ def run_demo(services: Services) -> dict[str, Any]:
         procedure_code=PROCEDURES[0].code, applicant_id="022190001234",
         applicant_name="Nguyễn Thị Hương", phone="0912345678"))
     code = view.dossier.code
-    for actor, name, params in DEMO_FLOW:
-        view = transition_dossier(services.records, people[actor], code,
-                                  TransitionRequest(name=name, **params))
+    for actor, request in DEMO_FLOW:
+        view = transition_dossier(services.records, people[actor], code, request)
     report = verify_audit(services.records, people["quantri"])
     return {
         "dossier_code": code,
