@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
 
 from api.bootstrap import Services
 from api.errors import install_error_handlers
@@ -31,4 +32,10 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(system.router)
     app.include_router(auth.router)
     app.include_router(dossiers.router)
+
+    @app.get("/", include_in_schema=False)
+    def home() -> RedirectResponse:
+        # Until the pages arrive, the home page is the interactive API documentation.
+        return RedirectResponse("/docs")
+
     return app
