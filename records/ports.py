@@ -7,6 +7,7 @@ suite under ``tests/contract`` that both pass.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,7 +23,35 @@ __all__ = [
     "Clock",
     "PasswordHasher",
     "RetentionOutcome",
+    "check_retention_date",
+    "check_sha256",
+    "is_sha256",
 ]
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def is_sha256(value: str) -> bool:
+    return isinstance(value, str) and _SHA256.fullmatch(value) is not None
+
+
+def check_sha256(sha256: str) -> str:
+    """Return ``sha256`` if it is 64 lowercase hex digits, else raise ``ValueError``.
+
+    Every store checks names with this: a blob name becomes a path or a key, and anything
+    else could escape the store's root.
+    """
+    if not is_sha256(sha256):
+        raise ValueError(f"not a lowercase hex sha256: {str(sha256)[:80]!r}")
+    return sha256
+
+
+def check_retention_date(until: datetime, now: datetime) -> None:
+    """A retention date must be timezone-aware and in the future."""
+    if until.tzinfo is None or until.utcoffset() is None:
+        raise ValueError("retention date must be timezone-aware")
+    if until <= now:
+        raise ValueError(f"retention date {until.isoformat()} is not in the future")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
