@@ -46,7 +46,7 @@ run: setup
 	$(BIN)/motcua serve --host $(HOST) --port $(PORT)
 
 lint: setup
-	$(BIN)/ruff check records signing ocr_pipeline search api tests bench
+	$(BIN)/ruff check records signing ocr_pipeline search api tests $(wildcard bench)
 	$(BIN)/mypy
 
 test: setup lint
