@@ -132,5 +132,8 @@ def authorize(
         Permission.EDIT_DOCUMENTS if action is Action.EDIT_DOCUMENTS else Permission.EDIT_RESULT
     )
     allowed = STATES[resource.status].roles_for(permission)
-    if not any(role in allowed and _role_sees(role, who, resource) for role in who.roles):
+    if not any(role in allowed and _role_sees(role, who, resource)
+               and (role is not Role.HANDLER
+                    or _holds_local_role(who, resource, LocalRole.HANDLER))
+               for role in who.roles):
         raise refused

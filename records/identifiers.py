@@ -17,9 +17,9 @@ __all__ = [
 ]
 
 # Citizen identity number (CCCD): 12 digits [Law 26/2023 on identification, Art. 12].
-_PERSONAL_ID = re.compile(r"\d{12}")
+_PERSONAL_ID = re.compile(r"[0-9]{12}")
 # Enterprise / household tax code: 10 digits, or 13 with a branch suffix [Circular 105/2020].
-_TAX_CODE = re.compile(r"\d{10}(-?\d{3})?")
+_TAX_CODE = re.compile(r"[0-9]{10}(-?[0-9]{3})?")
 
 # The de facto code of national-portal integrations: {agency e-ID}-{YYMMDD}-{NNNN}.
 DEFAULT_DOSSIER_CODE_FORMAT = "{agency}-{yymmdd}-{seq:04d}"
@@ -50,14 +50,22 @@ class DossierCodeFormat:
     template: str = DEFAULT_DOSSIER_CODE_FORMAT
 
     def __post_init__(self) -> None:
-        names = {
-            name for _, name, _, _ in string.Formatter().parse(self.template) if name is not None
-        }
-        if "seq" not in names or "agency" not in names or not names <= _ALLOWED_FIELDS:
-            raise ValueError(
-                f"dossier code format {self.template!r} must use {{agency}} and {{seq}} and "
-                f"only the fields {sorted(_ALLOWED_FIELDS)}"
-            )
+        refusal = ValueError(
+            f"dossier code format {self.template!r} must use {{agency}}, {{seq}}, a day "
+            f"({{yymmdd}} or {{yyyymmdd}}, since the sequence restarts daily) and only the "
+            f"fields {sorted(_ALLOWED_FIELDS)}"
+        )
+        parsed = list(string.Formatter().parse(self.template))
+        names = {name for _, name, _, _ in parsed if name is not None}
+        nested = any(spec and "{" in spec for _, _, spec, _ in parsed)
+        if (nested or not {"seq", "agency"} <= names or not names <= _ALLOWED_FIELDS
+                or not names & {"yymmdd", "yyyymmdd"}):
+            raise refusal
+        # Fail at start-up, not at the first receipt, on a spec that cannot format.
+        try:
+            self.render(agency_code="X", day=date(2000, 1, 1), seq=1)
+        except (KeyError, ValueError, IndexError) as exc:
+            raise refusal from exc
 
     def render(self, *, agency_code: str, day: date, seq: int) -> str:
         return self.template.format(

@@ -69,6 +69,9 @@ def _check_guard(guard: Guard, dossier: Dossier, request: TransitionRequest,
                  now: datetime, policy: Policy) -> None:
     cal = policy.calendar
     if guard is Guard.SUPPLEMENT_WINDOW:
+        # Counted from the last (re)start of the clock: papers supplied after a request are a
+        # new receipt, and the time to process starts again from them [Decree 61/2018
+        # Art. 19(2)].
         start = dossier.clock_started_at or dossier.received_at or now
         used = cal.working_days_between(cal.local_date(start), cal.local_date(now))
         if used > policy.supplement_window_days:

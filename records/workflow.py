@@ -158,9 +158,10 @@ OPEN_STATES: frozenset[S] = frozenset({
     S.SUPPLEMENT_REQUESTED, S.FEE_REQUESTED, S.PENDING_APPROVAL,
 })
 
-_STAFF_IN_PROGRESS: frozenset[S | None] = frozenset({
-    S.IN_REVIEW, S.SUPPLEMENT_REQUESTED, S.FEE_REQUESTED, S.PENDING_APPROVAL, S.SIGNED,
-    S.SEALED,
+# States in which the processing clock runs and a handler may still extend it once. Not
+# while a supplement is awaited: the clock restarts when the papers arrive.
+_EXTENDABLE: frozenset[S | None] = frozenset({
+    S.IN_REVIEW, S.FEE_REQUESTED, S.PENDING_APPROVAL, S.SIGNED, S.SEALED,
 })
 
 
@@ -211,7 +212,7 @@ TRANSITIONS: tuple[TransitionSpec, ...] = (
        effects=(Effect.FINISH,)),
     _t("refuse", "Từ chối giải quyết", {S.IN_REVIEW}, S.REFUSED, {R.HANDLER},
        local_role=LocalRole.HANDLER, comment_required=True, effects=(Effect.FINISH,)),
-    _t("extend", "Gia hạn (thư xin lỗi, mẫu 04)", _STAFF_IN_PROGRESS, None, {R.HANDLER},
+    _t("extend", "Gia hạn (thư xin lỗi, mẫu 04)", _EXTENDABLE, None, {R.HANDLER},
        local_role=LocalRole.HANDLER, comment_required=True,
        guards=(Guard.EXTENSION_ALLOWED,), effects=(Effect.EXTEND,)),
 )
