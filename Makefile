@@ -10,7 +10,8 @@ export MOTCUA_DATA_DIR ?= $(CURDIR)/var
 
 # Debian packages the suite and the service use (PostgreSQL and Redis serve the tests where
 # no server runs already).
-SYSTEM_PACKAGES := postgresql redis-server
+SYSTEM_PACKAGES := postgresql redis-server tesseract-ocr tesseract-ocr-vie tesseract-ocr-eng \
+	poppler-utils qpdf fonts-noto-core fonts-dejavu-core fonts-liberation
 
 .PHONY: run test lint setup system-packages bench clean
 

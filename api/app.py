@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse
 
 from api.bootstrap import Services
 from api.errors import install_error_handlers
-from api.routes import auth, dossiers, system
+from api.routes import auth, documents, dossiers, system
 
 __all__ = ["create_app"]
 
@@ -18,6 +18,8 @@ __all__ = ["create_app"]
 def create_app(services: Services) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        # The embedded runner works inside the service: it resumes what a crash left.
+        services.runner.start()
         yield
         services.close()
 
@@ -32,6 +34,7 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(system.router)
     app.include_router(auth.router)
     app.include_router(dossiers.router)
+    app.include_router(documents.router)
 
     @app.get("/", include_in_schema=False)
     def home() -> RedirectResponse:

@@ -5,17 +5,31 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 
 from sqlalchemy import Engine
 
 from api.settings import Settings
+from ocr_pipeline.engine import OcrOptions
+from ocr_pipeline.inspector import IntakeInspector
+from ocr_pipeline.intake import IntakeLimits
+from ocr_pipeline.tasks import DigitiseDeps, digitise
 from records.accounts import AccountsDeps
 from records.adapters.blob_fs import FilesystemBlobStore
 from records.adapters.blob_s3 import S3BlobStore
 from records.adapters.clock import SystemClock
+from records.adapters.jobs_celery import CeleryJobRunner, make_celery_app
+from records.adapters.jobs_local import LocalJobRunner
 from records.adapters.passwords import Argon2PasswordHasher
-from records.adapters.sql import SqlRecordsStore, create_engine_for, upgrade_schema
+from records.adapters.sql import (
+    SqlJobStore,
+    SqlRecordsStore,
+    create_engine_for,
+    upgrade_schema,
+)
+from records.documents import OCR_JOB, DocumentDeps
 from records.identifiers import DossierCodeFormat
+from records.jobs import JobDeps, JobRunner, run_job
 from records.ports import BlobStore, Clock
 from records.services import RecordsDeps
 
@@ -30,8 +44,12 @@ class Services:
     blobs: BlobStore
     records: RecordsDeps
     accounts: AccountsDeps
+    jobs: JobDeps
+    runner: JobRunner
+    documents: DocumentDeps
 
     def close(self) -> None:
+        self.runner.stop()
         self.engine.dispose()
 
 
@@ -42,6 +60,15 @@ def _blob_store(settings: Settings) -> BlobStore:
                            secure=settings.s3_secure, region=settings.s3_region,
                            object_lock=settings.s3_object_lock)
     return FilesystemBlobStore(settings.data_dir / "blobs")
+
+
+def _runner(settings: Settings, jobs: JobDeps) -> JobRunner:
+    if settings.job_backend == "celery":
+        app = make_celery_app(settings.redis_url, run=partial(run_job, jobs),
+                              visibility_timeout=settings.celery_visibility_timeout)
+        return CeleryJobRunner(app)
+    return LocalJobRunner(jobs, workers=settings.job_workers,
+                          poll_seconds=settings.job_poll_seconds)
 
 
 def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None,
@@ -58,11 +85,30 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None,
     audit_key = settings.audit_key.encode("utf-8")
     hasher = Argon2PasswordHasher(time_cost=settings.password_time_cost,
                                   memory_cost=settings.password_memory_kib)
+    blobs = _blob_store(settings)
+    digitise_deps = DigitiseDeps(
+        store=store, blobs=blobs, work_dir=settings.data_dir / "work",
+        options=OcrOptions(jobs=settings.ocr_jobs,
+                           review_threshold=settings.ocr_review_threshold),
+        timeout_s=settings.ocr_timeout_seconds, memory_bytes=settings.ocr_memory_mib << 20)
+    jobs = JobDeps(jobs=SqlJobStore(engine), clock=clock,
+                   handlers={OCR_JOB: partial(digitise, digitise_deps)},
+                   lease=timedelta(seconds=settings.job_lease_seconds),
+                   backoff=timedelta(seconds=settings.job_backoff_seconds))
+    runner = _runner(settings, jobs)
+    inspector = IntakeInspector(IntakeLimits(max_bytes=settings.max_upload_bytes,
+                                             max_pages=settings.max_pages,
+                                             max_pixels=settings.max_pixels))
     return Services(
         settings=settings,
         engine=engine,
         clock=clock,
-        blobs=_blob_store(settings),
+        blobs=blobs,
+        jobs=jobs,
+        runner=runner,
+        documents=DocumentDeps(store=store, clock=clock, audit_key=audit_key, blobs=blobs,
+                               inspector=inspector, runner=runner,
+                               max_attempts=settings.job_max_attempts),
         records=RecordsDeps(store=store, clock=clock, audit_key=audit_key,
                             code_format=DossierCodeFormat(template=settings.dossier_code_format),
                             supplement_window_days=settings.supplement_window_days),

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
@@ -13,6 +15,7 @@ from api.bootstrap import Services, bootstrap
 from api.settings import Settings
 from records.accounts import principal_of
 from records.authz import Principal
+from records.documents import DocumentView
 from records.errors import DomainError
 from records.lifecycle import TransitionRequest
 from records.model import Role
@@ -223,3 +226,119 @@ def demo(as_json: JsonFlag = False) -> None:
 
 def main() -> None:  # pragma: no cover - the console script
     sys.exit(app())
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[int, typer.Option(help="Worker processes (Celery).")] = 2,
+) -> None:
+    """Run jobs: a Celery worker with MOTCUA_JOB_BACKEND=celery, else the embedded runner."""
+    from records.adapters.jobs_celery import CeleryJobRunner, Sweeper
+    from records.adapters.jobs_local import LocalJobRunner
+
+    services = _services()
+    runner = services.runner
+    if isinstance(runner, CeleryJobRunner):
+        sweeper = Sweeper(services.jobs, runner)
+        sweeper.start()
+        try:
+            runner.app.worker_main(["worker", "--loglevel=INFO", f"--concurrency={concurrency}",
+                                    "-Q", runner.queue, "--without-gossip", "--without-mingle"])
+        finally:
+            sweeper.stop()
+        return
+    if isinstance(runner, LocalJobRunner):
+        typer.echo("Đang chạy bộ xử lý công việc nhúng (Ctrl+C để dừng).")
+        runner.start()
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            runner.stop()
+
+
+@app.command()
+def ocr(
+    inputs: Annotated[list[Path], typer.Argument(help="Scans in page order: PDF, JPEG, PNG, "
+                                                      "TIFF.", exists=True, dir_okay=False)],
+    out: Annotated[Path, typer.Option("--out", help="The two-layer PDF/A to write.")],
+    text: Annotated[Path | None, typer.Option("--text", help="Also write the text here.")
+                    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Make one searchable two-layer PDF/A from the inputs (no database involved)."""
+    from ocr_pipeline.cli import ocr_command
+
+    raise typer.Exit(code=ocr_command(list(inputs), out, text, as_json))
+
+
+def _document_payload(view: DocumentView) -> dict[str, Any]:
+    v = view.version
+    return {"document_id": view.version_id, "doc_code": view.document.doc_code,
+            "component": view.document.component_code, "status": v.status.value,
+            "pages": v.page_count, "mean_confidence": v.ocr_confidence,
+            "pages_to_review": [p.number for p in view.pages if p.needs_review],
+            "job": view.job.state.value if view.job else None,
+            "failure": v.failure, "text": "\f".join(p.text for p in view.pages)}
+
+
+@app.command()
+def ingest(
+    files: Annotated[list[Path], typer.Argument(help="One file per paper, in the order of "
+                                                     "the procedure's components.",
+                                                exists=True, dir_okay=False)],
+    procedure: Annotated[str, typer.Option(help="Procedure code.")],
+    applicant_id: Annotated[str, typer.Option(help="12-digit personal id or tax code.")],
+    applicant_name: Annotated[str, typer.Option(help="Applicant's full name.")],
+    branch: Annotated[str | None, typer.Option(help="Receiving branch (default: the "
+                                                    "first).")] = None,
+    as_user: Annotated[str | None, typer.Option("--as", help="Act as this user (default: "
+                                                             "the operator).")] = None,
+    wait: Annotated[bool, typer.Option("--wait", help="Wait until OCR has finished.")] = False,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait at most.")] = 3600.0,
+    as_json: JsonFlag = False,
+) -> None:
+    """Create a dossier, add each file as a paper, and digitise them."""
+    from records.adapters.jobs_local import LocalJobRunner
+    from records.documents import Upload, add_document, get_document
+
+    services = _services()
+    who = _principal(services, as_user) if as_user else OPERATOR
+    with services.records.store.session(readonly=True) as tx:
+        branch = branch or who.branch_code or next(
+            (b.code for b in tx.list_branches()), None)
+        found = tx.get_procedure(procedure)
+    try:
+        view = create_dossier(services.records, who, CreateDossier(
+            procedure_code=procedure, applicant_id=applicant_id,
+            applicant_name=applicant_name, branch_code=branch))
+        components = found.components if found else ()
+        documents = []
+        for n, path in enumerate(files):
+            component = components[min(n, len(components) - 1)].code if components else ""
+            documents.append(add_document(services.documents, who, view.dossier.code,
+                                          component, [Upload(path=path, filename=path.name)]))
+    except DomainError as exc:
+        _fail(exc, as_json)
+    job_ids = [d.job.id for d in documents if d.job]
+    if wait:
+        if isinstance(services.runner, LocalJobRunner):
+            services.runner.wait_for(job_ids, timeout=timeout)
+        else:
+            _wait_for_workers(services, job_ids, timeout)
+    shown = [get_document(services.documents, who, d.document.doc_code) for d in documents]
+    payload = {"dossier_code": view.dossier.code,
+               "documents": [_document_payload(d) for d in shown]}
+    _emit(payload, as_json, "\n".join(
+        [f"Hồ sơ {view.dossier.code}"] +
+        [f"  {d.version_id}  {d.version.status.value}  {d.version.page_count or '?'} trang"
+         for d in shown]))
+
+
+def _wait_for_workers(services: Services, job_ids: list[int], timeout: float) -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        states = services.jobs.jobs.job_states(set(job_ids))
+        if all(states.get(j) in {"done", "quarantined"} for j in job_ids):
+            return
+        time.sleep(0.5)

@@ -31,6 +31,23 @@ class Settings(BaseSettings):
     s3_secure: bool = False
     s3_object_lock: bool = True
 
+    job_backend: Literal["local", "celery"] = "local"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    job_workers: int = Field(default=1, ge=1, le=32)
+    job_lease_seconds: int = Field(default=300, ge=2)
+    job_poll_seconds: float = Field(default=2.0, gt=0)
+    job_max_attempts: int = Field(default=5, ge=1, le=50)
+    job_backoff_seconds: float = Field(default=10.0, ge=0)
+    celery_visibility_timeout: int = Field(default=3600, ge=5)
+
+    max_upload_bytes: int = Field(default=100 * 1024 * 1024, ge=1024)
+    max_pages: int = Field(default=500, ge=1)
+    max_pixels: int = Field(default=250_000_000, ge=1_000_000)
+    ocr_jobs: int = Field(default=2, ge=1, le=32)
+    ocr_review_threshold: float = Field(default=80.0, ge=0, le=100)
+    ocr_timeout_seconds: int = Field(default=1800, ge=10)
+    ocr_memory_mib: int = Field(default=4096, ge=256)
+
     secret_key: str = DEV_SECRET
     audit_key: str = DEV_SECRET
     token_ttl_minutes: int = Field(default=480, ge=5, le=24 * 60)

@@ -12,6 +12,7 @@ __all__ = [
     "Forbidden",
     "InvalidInput",
     "NotFound",
+    "TooLarge",
     "TransitionRefused",
     "Unauthenticated",
 ]
@@ -45,6 +46,12 @@ class Conflict(DomainError):
     """The request clashes with what exists (a duplicate code, a stale state)."""
 
     http_status = 409
+
+
+class TooLarge(DomainError):
+    """An upload or request over the configured limit."""
+
+    http_status = 413
 
 
 class TransitionRefused(DomainError):

@@ -137,6 +137,7 @@ def apply_transition(
     history: Sequence[HistoryEntry] = (),
 ) -> TransitionOutcome:
     """Move ``dossier`` by ``request``; raise a ``DomainError`` and change nothing if refused."""
+    authorize(actor, Action.VIEW, dossier)  # an invisible dossier is missing, whatever asked
     spec = resolve_spec(request.name)
     authorize(actor, Action.TRANSITION, dossier, transition=spec)
     if dossier.status not in spec.sources:

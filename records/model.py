@@ -20,6 +20,7 @@ __all__ = [
     "Dossier",
     "DossierStatus",
     "HistoryEntry",
+    "PageText",
     "Person",
     "PersonKind",
     "Procedure",
@@ -28,6 +29,8 @@ __all__ = [
     "ResultStatus",
     "ReuseStatus",
     "Role",
+    "StoredFile",
+    "VersionStatus",
 ]
 
 
@@ -171,21 +174,52 @@ class Dossier:
     version: int = 1
 
 
+class VersionStatus(StrEnum):
+    """Where a document version is in digitisation."""
+
+    PROCESSING = "processing"  # the original is kept; OCR is queued or running
+    READY = "ready"  # the archival copy and the text exist
+    FAILED = "failed"  # OCR gave up; the original is kept and a clerk must look
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class StoredFile:
+    """One untouched original file of a version, as uploaded (evidence: never modified)."""
+
+    position: int
+    sha256: str
+    size: int
+    media_type: str
+    filename: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PageText:
+    """What OCR read on one page, and whether a person should look at it."""
+
+    number: int
+    text: str
+    confidence: float | None  # mean word confidence, 0-100; None where no OCR ran
+    needs_review: bool
+    ocr_done: bool  # False: the page already carried text (or the PDF is signed)
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class DocumentVersion:
-    """One immutable version of a digitised paper: its blobs and how it was made."""
+    """One immutable version of a digitised paper: its originals, archival copy and text."""
 
     document_id: int
     version: int
-    original_sha256: str
-    original_size: int
-    media_type: str
+    status: VersionStatus
+    files: tuple[StoredFile, ...]
     created_at: datetime
     created_by: str
     archival_sha256: str | None = None
     page_count: int | None = None
     resolution_dpi: int | None = None
     ocr_confidence: float | None = None
+    signed: bool = False  # a signed PDF: kept as it is, its text extracted beside it
+    failure: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

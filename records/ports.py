@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
+from pathlib import Path
 from typing import BinaryIO, Protocol, runtime_checkable
 
 __all__ = [
@@ -23,6 +24,9 @@ __all__ = [
     "Clock",
     "PasswordHasher",
     "RetentionOutcome",
+    "UploadFacts",
+    "UploadInspector",
+    "UploadRefusal",
     "check_retention_date",
     "check_sha256",
     "is_sha256",
@@ -132,3 +136,33 @@ class PasswordHasher(Protocol):
     def verify(self, password_hash: str, password: str) -> bool: ...
 
     def needs_rehash(self, password_hash: str) -> bool: ...
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class UploadFacts:
+    """What inspection learnt of an accepted upload, from its bytes."""
+
+    media_type: str
+    page_count: int
+    signed: bool = False  # a signed PDF: never modified, its text extracted beside it
+    has_text: bool = False
+    resolution_dpi: int | None = None  # scans: the lower of the two axes, where known
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class UploadRefusal:
+    """Why an upload was refused: a stable code and a Vietnamese message for the clerk."""
+
+    code: str
+    message: str
+
+
+class UploadInspector(Protocol):
+    """Checks an upload before anything is stored or processed.
+
+    ``inspect`` SHALL decide from the file's bytes (never its name), in bounded time and
+    memory whatever the file holds, and return a refusal (a value, not an exception) for
+    anything it will not accept.
+    """
+
+    def inspect(self, path: Path) -> UploadFacts | UploadRefusal: ...

@@ -139,7 +139,7 @@ def create_dossier(deps: RecordsDeps, who: Principal, cmd: CreateDossier) -> Dos
         authorize(who, Action.CREATE, NewDossier(agency_code=procedure.agency_code,
                                                  branch_code=branch.code,
                                                  applicant_id=owner_id))
-        at_desk = who.has(Role.CLERK) and branch.code == who.branch_code
+        at_desk = (who.has(Role.CLERK) and branch.code == who.branch_code) or who.has(Role.ADMIN)
         if not at_desk and who.has(Role.CITIZEN) and who.owner_id != owner_id:
             raise InvalidInput("not_own_dossier", "Công dân chỉ được nộp hồ sơ của chính mình.",
                                field="applicant_id")
@@ -239,10 +239,10 @@ def list_dossiers(deps: RecordsDeps, who: Principal, *,
     now = deps.clock.now()
     with deps.store.session(readonly=True) as tx:
         found = tx.list_dossiers(DossierQuery(scope=scope_of(who), statuses=statuses,
-                                              procedure_code=procedure_code, limit=limit,
-                                              offset=offset))
-    flagged = [(d, is_overdue(d, now)) for d in found]
-    return [pair for pair in flagged if pair[1]] if overdue_only else flagged
+                                              procedure_code=procedure_code,
+                                              overdue_at=now if overdue_only else None,
+                                              limit=limit, offset=offset))
+    return [(d, is_overdue(d, now)) for d in found]
 
 
 def verify_audit(deps: RecordsDeps, who: Principal) -> ChainReport:

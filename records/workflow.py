@@ -109,7 +109,7 @@ STATES: dict[S, StateSpec] = {
                   permissions=((_DOCS, frozenset({R.CLERK, R.CITIZEN})),)),
         StateSpec(status=S.RECEIVED, national_code=2, staff_label="Đã tiếp nhận",
                   citizen_label="Hồ sơ đã được tiếp nhận", clock_running=True,
-                  permissions=((_DOCS, frozenset({R.CLERK})),)),
+                  permissions=((_DOCS, frozenset({R.CLERK, R.ADMIN})),)),
         StateSpec(status=S.REFUSED_AT_INTAKE, national_code=3,
                   staff_label="Từ chối tiếp nhận",
                   citizen_label="Hồ sơ không được tiếp nhận (xem lý do)", final=True),
@@ -173,7 +173,8 @@ def _t(name: str, label: str, sources: set[S | None] | frozenset[S | None],
 
 TRANSITIONS: tuple[TransitionSpec, ...] = (
     _t("submit", "Nộp hồ sơ trực tuyến", {None}, S.SUBMITTED, {R.CITIZEN}),
-    _t("receive_at_desk", "Tiếp nhận hồ sơ tại quầy", {None}, S.RECEIVED, {R.CLERK},
+    # Administrators importing a batch of paper dossiers receive them like a clerk.
+    _t("receive_at_desk", "Tiếp nhận hồ sơ tại quầy", {None}, S.RECEIVED, {R.CLERK, R.ADMIN},
        effects=(Effect.START_CLOCK,)),
     _t("receive", "Tiếp nhận hồ sơ", {S.SUBMITTED}, S.RECEIVED, {R.CLERK},
        effects=(Effect.START_CLOCK,)),

@@ -13,7 +13,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from records.adapters.sql import tables as t
+from records.adapters.sql.documents import DocumentRows
 from records.adapters.sql.engine import READONLY
+from records.adapters.sql.jobs import JobRows
 from records.audit import AuditEntry, AuditEvent, next_entry
 from records.model import (
     Agency,
@@ -28,6 +30,7 @@ from records.model import (
     Role,
 )
 from records.repository import DossierQuery, StoredToken, User
+from records.workflow import STATES
 
 __all__ = ["SqlRecordsSession", "SqlRecordsStore"]
 
@@ -74,7 +77,7 @@ def _audit(row: Row[Any]) -> AuditEntry:
                       detail=m["detail"], prev_hash=m["prev_hash"], hash=m["hash"])
 
 
-class SqlRecordsSession:
+class SqlRecordsSession(DocumentRows, JobRows):
     """``RecordsSession`` on one open connection and transaction."""
 
     def __init__(self, connection: Connection) -> None:
@@ -139,10 +142,10 @@ class SqlRecordsSession:
     def save_person(self, person: Person) -> None:
         values = {"name": person.name, "kind": person.kind.value, "phone": person.phone,
                   "email": person.email, "address": person.address}
-        done = self._c.execute(update(t.persons)
-                               .where(t.persons.c.owner_id == person.owner_id).values(**values))
-        if done.rowcount == 0:
-            self._c.execute(insert(t.persons).values(owner_id=person.owner_id, **values))
+        # An upsert: two first dossiers of one applicant at once must not collide.
+        dialect_insert = pg_insert if self._c.dialect.name == "postgresql" else sqlite_insert
+        self._c.execute(dialect_insert(t.persons).values(owner_id=person.owner_id, **values)
+                        .on_conflict_do_update(index_elements=["owner_id"], set_=values))
 
     def get_person(self, owner_id: str) -> Person | None:
         row = self._c.execute(select(t.persons).where(t.persons.c.owner_id == owner_id)).first()
@@ -214,6 +217,10 @@ class SqlRecordsSession:
         row = self._c.execute(select(t.dossiers).where(t.dossiers.c.code == code)).first()
         return _dossier(row) if row else None
 
+    def get_dossier_by_id(self, dossier_id: int) -> Dossier | None:
+        row = self._c.execute(select(t.dossiers).where(t.dossiers.c.id == dossier_id)).first()
+        return _dossier(row) if row else None
+
     def update_dossier(self, dossier: Dossier, *, expected_version: int) -> bool:
         done = self._c.execute(
             update(t.dossiers)
@@ -233,6 +240,11 @@ class SqlRecordsSession:
             stmt = stmt.where(d.status.in_([s.value for s in query.statuses]))
         if query.procedure_code is not None:
             stmt = stmt.where(d.procedure_code == query.procedure_code)
+        if query.overdue_at is not None:
+            # The same rule as records.lifecycle.is_overdue, in SQL so that paging is right.
+            running = [s.value for s, spec in STATES.items() if spec.clock_running]
+            stmt = stmt.where(d.status.in_(running), d.finished_at.is_(None),
+                              d.due_at < query.overdue_at)
         stmt = stmt.order_by(d.id.desc()).limit(query.limit).offset(query.offset)
         return [_dossier(r) for r in self._c.execute(stmt)]
 

@@ -14,6 +14,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     MetaData,
@@ -198,15 +199,43 @@ document_versions = Table(
     "document_versions", metadata,
     Column("document_id", Integer, ForeignKey("documents.id"), primary_key=True),
     Column("version", Integer, primary_key=True),
-    Column("original_sha256", String(64), nullable=False, index=True),
-    Column("original_size", BigInteger, nullable=False),
-    Column("media_type", String(100), nullable=False),
+    Column("status", String(20), nullable=False),
     Column("archival_sha256", String(64), index=True),
     Column("page_count", Integer),
     Column("resolution_dpi", Integer),
     Column("ocr_confidence", Float),
+    Column("signed", Boolean, nullable=False, default=False),
+    Column("failure", Text),
+    Column("suggested", Text),  # JSON: metadata read from the text, for the clerk to confirm
     Column("created_at", UtcDateTime, nullable=False),
     Column("created_by", String(80), nullable=False),
+)
+
+# The untouched originals of a version, in page order: evidence, never modified.
+document_files = Table(
+    "document_files", metadata,
+    Column("document_id", Integer, primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("sha256", String(64), nullable=False, index=True),
+    Column("size", BigInteger, nullable=False),
+    Column("media_type", String(100), nullable=False),
+    Column("filename", String(255), nullable=False),
+    ForeignKeyConstraint(["document_id", "version"],
+                         ["document_versions.document_id", "document_versions.version"]),
+)
+
+document_pages = Table(
+    "document_pages", metadata,
+    Column("document_id", Integer, primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("number", Integer, primary_key=True),
+    Column("text", Text, nullable=False),
+    Column("confidence", Float),
+    Column("needs_review", Boolean, nullable=False),
+    Column("ocr_done", Boolean, nullable=False),
+    ForeignKeyConstraint(["document_id", "version"],
+                         ["document_versions.document_id", "document_versions.version"]),
 )
 
 document_counters = Table(
@@ -241,6 +270,31 @@ audit_log = Table(
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False, unique=True),
     Index("ix_audit_object", "object_type", "object_id"),
+)
+
+# Durable jobs: the database is the truth about work; a broker only carries job ids.
+jobs = Table(
+    "jobs", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(40), nullable=False),
+    Column("document_id", Integer, ForeignKey("documents.id"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("input_sha256", String(64), nullable=False),
+    # Idempotency: one job per (document version, step, input).
+    Column("idem_key", String(200), nullable=False, unique=True),
+    Column("state", String(20), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("max_attempts", Integer, nullable=False),
+    Column("last_error", Text),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("not_before", UtcDateTime, nullable=False),
+    Column("lease_until", UtcDateTime),
+    Column("progress_done", Integer, nullable=False, default=0),
+    Column("progress_total", Integer, nullable=False, default=0),
+    # The blob an attempt is about to store: a later attempt removes it if it was orphaned.
+    Column("pending_output", String(64)),
+    Index("ix_jobs_state_not_before", "state", "not_before"),
 )
 
 # One row: the chain's last seq and hash. Appenders lock it, which serialises the chain.

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-21 23:21:36.423322
+Create Date: 2026-11-21 23:32:59.298880
 """
 
 from __future__ import annotations
@@ -214,13 +214,14 @@ def upgrade() -> None:
     op.create_table('document_versions',
     sa.Column('document_id', sa.Integer(), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
-    sa.Column('original_sha256', sa.String(length=64), nullable=False),
-    sa.Column('original_size', sa.BigInteger(), nullable=False),
-    sa.Column('media_type', sa.String(length=100), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('archival_sha256', sa.String(length=64), nullable=True),
     sa.Column('page_count', sa.Integer(), nullable=True),
     sa.Column('resolution_dpi', sa.Integer(), nullable=True),
     sa.Column('ocr_confidence', sa.Float(), nullable=True),
+    sa.Column('signed', sa.Boolean(), nullable=False),
+    sa.Column('failure', sa.Text(), nullable=True),
+    sa.Column('suggested', sa.Text(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('created_by', sa.String(length=80), nullable=False),
     sa.ForeignKeyConstraint(['document_id'], ['documents.id'], name=op.f('fk_document_versions_document_id_documents')),
@@ -228,13 +229,70 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('document_versions', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_document_versions_archival_sha256'), ['archival_sha256'], unique=False)
-        batch_op.create_index(batch_op.f('ix_document_versions_original_sha256'), ['original_sha256'], unique=False)
 
+    op.create_table('jobs',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('kind', sa.String(length=40), nullable=False),
+    sa.Column('document_id', sa.Integer(), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('input_sha256', sa.String(length=64), nullable=False),
+    sa.Column('idem_key', sa.String(length=200), nullable=False),
+    sa.Column('state', sa.String(length=20), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('max_attempts', sa.Integer(), nullable=False),
+    sa.Column('last_error', sa.Text(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('not_before', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('lease_until', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('progress_done', sa.Integer(), nullable=False),
+    sa.Column('progress_total', sa.Integer(), nullable=False),
+    sa.Column('pending_output', sa.String(length=64), nullable=True),
+    sa.ForeignKeyConstraint(['document_id'], ['documents.id'], name=op.f('fk_jobs_document_id_documents')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_jobs')),
+    sa.UniqueConstraint('idem_key', name=op.f('uq_jobs_idem_key'))
+    )
+    with op.batch_alter_table('jobs', schema=None) as batch_op:
+        batch_op.create_index('ix_jobs_state_not_before', ['state', 'not_before'], unique=False)
+
+    op.create_table('document_files',
+    sa.Column('document_id', sa.Integer(), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('sha256', sa.String(length=64), nullable=False),
+    sa.Column('size', sa.BigInteger(), nullable=False),
+    sa.Column('media_type', sa.String(length=100), nullable=False),
+    sa.Column('filename', sa.String(length=255), nullable=False),
+    sa.ForeignKeyConstraint(['document_id', 'version'], ['document_versions.document_id', 'document_versions.version'], name=op.f('fk_document_files_document_id_document_versions')),
+    sa.PrimaryKeyConstraint('document_id', 'version', 'position', name=op.f('pk_document_files'))
+    )
+    with op.batch_alter_table('document_files', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_document_files_sha256'), ['sha256'], unique=False)
+
+    op.create_table('document_pages',
+    sa.Column('document_id', sa.Integer(), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('number', sa.Integer(), nullable=False),
+    sa.Column('text', sa.Text(), nullable=False),
+    sa.Column('confidence', sa.Float(), nullable=True),
+    sa.Column('needs_review', sa.Boolean(), nullable=False),
+    sa.Column('ocr_done', sa.Boolean(), nullable=False),
+    sa.ForeignKeyConstraint(['document_id', 'version'], ['document_versions.document_id', 'document_versions.version'], name=op.f('fk_document_pages_document_id_document_versions')),
+    sa.PrimaryKeyConstraint('document_id', 'version', 'number', name=op.f('pk_document_pages'))
+    )
 
 
 def downgrade() -> None:
+    op.drop_table('document_pages')
+    with op.batch_alter_table('document_files', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_document_files_sha256'))
+
+    op.drop_table('document_files')
+    with op.batch_alter_table('jobs', schema=None) as batch_op:
+        batch_op.drop_index('ix_jobs_state_not_before')
+
+    op.drop_table('jobs')
     with op.batch_alter_table('document_versions', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_document_versions_original_sha256'))
         batch_op.drop_index(batch_op.f('ix_document_versions_archival_sha256'))
 
     op.drop_table('document_versions')

@@ -1,0 +1,131 @@
+"""Run a function in a fresh child process, with a memory cap and a wall-clock limit.
+
+OCR reads untrusted files with C libraries (qpdf, pdfium, libjpeg, tesseract): a
+decompression bomb, a parser loop or a crash must cost one child, not the service. The
+child is started with 'spawn' (a fresh interpreter: no inherited threads, locks or
+ocrmypdf state) in its own session, so on timeout or crash the whole tree it started
+(ocrmypdf's page workers, tesseract) is killed with it.
+
+``memory_bytes`` becomes RLIMIT_AS in the child; every process the child starts inherits
+it, so it bounds each process of the tree, not their sum. Address space is not resident
+memory: leave room for thread stacks and allocator arenas (the OCR pipeline on 2 jobs
+peaked around 1 GiB of address space per process; see ``bench/ocr.py``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import pickle
+import resource
+import signal
+import traceback
+from collections.abc import Callable
+from multiprocessing.connection import Connection, wait
+from typing import Any, TypeVar
+
+__all__ = ["OcrCrashed", "OcrTimeout", "run_isolated"]
+
+T = TypeVar("T")
+_CONTEXT = multiprocessing.get_context("spawn")
+_EXIT_GRACE_S = 5.0  # for the child to exit after it has sent its result
+
+
+class OcrTimeout(RuntimeError):
+    """The child did not finish in time; it and everything it started were killed."""
+
+
+class OcrCrashed(RuntimeError):
+    """The child died without a result (a signal, the OOM killer, ``os._exit``)."""
+
+    def __init__(self, message: str, *, exitcode: int | None) -> None:
+        super().__init__(message)
+        self.exitcode = exitcode
+
+
+def run_isolated(func: Callable[..., T], *args: Any, timeout_s: float,
+                 memory_bytes: int | None = None) -> T:
+    """``func(*args)`` in a child process; its result, or its exception raised here.
+
+    ``func`` and ``args`` must be picklable (a module-level function). Raises
+    ``OcrTimeout`` after ``timeout_s`` seconds and ``OcrCrashed`` if the child dies.
+    """
+    receiver, sender = _CONTEXT.Pipe(duplex=False)
+    child = _CONTEXT.Process(target=_child_main, args=(sender, func, args, memory_bytes),
+                             name=f"isolated-{getattr(func, '__name__', 'call')}",
+                             daemon=False)  # a daemon may not start ocrmypdf's workers
+    child.start()
+    sender.close()  # the child holds the only writer: EOF here means it died
+    try:
+        if not receiver.poll(timeout_s):
+            raise OcrTimeout(f"{child.name} gave no result in {timeout_s:g} s; killed")
+        try:
+            message = receiver.recv()
+        except EOFError:
+            wait([child.sentinel], _EXIT_GRACE_S)
+            raise OcrCrashed(f"{child.name} died without a result (exit code "
+                             f"{child.exitcode})", exitcode=child.exitcode) from None
+        wait([child.sentinel], _EXIT_GRACE_S)
+    finally:
+        _kill_tree(child)
+        receiver.close()
+    status, payload = message
+    if status == "ok":
+        result: T = payload
+        return result
+    raise _thaw(payload)
+
+
+def _child_main(sender: Connection, func: Callable[..., Any], args: tuple[Any, ...],
+                memory_bytes: int | None) -> None:
+    os.setsid()  # a new process group: the parent can kill everything started from here
+    if memory_bytes is not None:
+        resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+    try:
+        result = func(*args)
+    except BaseException as exc:  # every failure goes back to the parent
+        sender.send(("error", _freeze(exc)))
+    else:
+        try:
+            sender.send(("ok", result))  # pickles before writing: a failure sends nothing
+        except Exception as exc:
+            sender.send(("error", _freeze(exc)))
+    finally:
+        sender.close()
+
+
+def _kill_tree(child: multiprocessing.process.BaseProcess) -> None:
+    """SIGKILL the child's process group, then reap the child.
+
+    Done before ``join``: until the child is reaped its pid, and so its group id, cannot be
+    reused by an unrelated process.
+    """
+    if child.pid is not None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(child.pid, signal.SIGKILL)
+    child.join(_EXIT_GRACE_S)
+
+
+def _freeze(exc: BaseException) -> tuple[Any, ...]:
+    """The exception as (class, args, attributes, traceback text), if all of it pickles.
+
+    Rebuilding from parts instead of pickling the exception lets classes whose ``__init__``
+    takes other arguments than ``args`` (``records.errors.DomainError``) cross intact.
+    """
+    text = "".join(traceback.format_exception(exc))
+    frozen = (type(exc), exc.args, dict(vars(exc)), text)
+    try:
+        pickle.loads(pickle.dumps(frozen))  # noqa: S301 (our own bytes, just made)
+    except Exception:
+        return (RuntimeError, (f"{type(exc).__name__}: {exc}",), {}, text)
+    return frozen
+
+
+def _thaw(frozen: tuple[Any, ...]) -> BaseException:
+    cls, args, attributes, text = frozen
+    exc: BaseException = cls.__new__(cls, *args)
+    exc.args = args
+    vars(exc).update(attributes)
+    exc.add_note(f"raised in an isolated child process:\n{text}")
+    return exc

@@ -1,0 +1,269 @@
+"""Use cases on the papers of a dossier: add (originals first), read, download, text.
+
+The untouched original is evidence: it is stored before anything else happens and is never
+modified. A refused upload stores nothing but the refusal's audit entry; a failure after the
+blobs were stored removes the blobs nothing else refers to.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from records.audit import AuditEvent
+from records.authz import Action, Principal, authorize, can_see
+from records.errors import InvalidInput, NotFound
+from records.identifiers import document_id as full_document_id
+from records.jobs import Job, JobRunner, idempotency_key
+from records.model import (
+    CopyKind,
+    Document,
+    DocumentVersion,
+    Dossier,
+    PageText,
+    StoredFile,
+    VersionStatus,
+)
+from records.ports import BlobStore, Clock, UploadFacts, UploadInspector, UploadRefusal
+from records.repository import RecordsSession, RecordsStore
+
+__all__ = [
+    "OCR_JOB",
+    "DocumentDeps",
+    "DocumentView",
+    "FileToSend",
+    "Upload",
+    "add_document",
+    "document_not_found",
+    "get_document",
+    "open_document_file",
+]
+
+OCR_JOB = "ocr"
+MAX_FILES = 200
+
+
+@dataclass(frozen=True, kw_only=True)
+class DocumentDeps:
+    store: RecordsStore
+    clock: Clock
+    audit_key: bytes
+    blobs: BlobStore
+    inspector: UploadInspector
+    runner: JobRunner
+    max_attempts: int = 5
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Upload:
+    """A file received from a clerk, already spooled to disk."""
+
+    path: Path
+    filename: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class DocumentView:
+    document: Document
+    dossier_code: str
+    version: DocumentVersion
+    version_id: str  # the national digitised-document id, {agency}_{type}_{seq}_V{n}
+    pages: tuple[PageText, ...]
+    job: Job | None
+    suggested: dict[str, object]
+
+
+def document_not_found() -> NotFound:
+    return NotFound("document_not_found", "Không tìm thấy tài liệu.")
+
+
+def _audit(tx: RecordsSession, deps: DocumentDeps, who: str, action: str, object_id: str,
+           **detail: str | int | None) -> None:
+    tx.append_audit(AuditEvent(actor=who, action=action, object_type="document",
+                               object_id=object_id, detail=detail),
+                    at=deps.clock.now(), key=deps.audit_key)
+
+
+def _inspect_all(deps: DocumentDeps, who: Principal, dossier: Dossier,
+                 uploads: Sequence[Upload]) -> list[UploadFacts]:
+    facts: list[UploadFacts] = []
+    for upload in uploads:
+        verdict = deps.inspector.inspect(upload.path)
+        if isinstance(verdict, UploadRefusal):
+            # The refusal is recorded, and nothing else: no blob, no document row.
+            with deps.store.session() as tx:
+                _audit(tx, deps, who.username, "document.refused", dossier.code,
+                       filename=upload.filename[:200], code=verdict.code)
+            raise InvalidInput(verdict.code, f"«{upload.filename}»: {verdict.message}",
+                               field="files")
+        facts.append(verdict)
+    return facts
+
+
+def _store_originals(deps: DocumentDeps, uploads: Sequence[Upload],
+                     facts: Sequence[UploadFacts]) -> tuple[list[StoredFile], list[str]]:
+    stored: list[StoredFile] = []
+    fresh: list[str] = []
+    try:
+        for position, (upload, fact) in enumerate(zip(uploads, facts, strict=True)):
+            with upload.path.open("rb") as source:
+                sha = _sha256_of(upload.path)
+                existed = deps.blobs.exists(sha)
+                ref = deps.blobs.put(source)
+            if not existed:
+                fresh.append(ref.sha256)
+            stored.append(StoredFile(position=position, sha256=ref.sha256, size=ref.size,
+                                     media_type=fact.media_type,
+                                     filename=_safe_name(upload.filename)))
+    except Exception:
+        _forget(deps, fresh)
+        raise
+    return stored, fresh
+
+
+def _sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _safe_name(filename: str) -> str:
+    # Keep only the last path component: a name is a label here, never a path.
+    name = filename.replace("\\", "/").rsplit("/", 1)[-1].strip() or "tai-lieu"
+    return "".join(ch for ch in name if ch.isprintable())[:255]
+
+
+def _forget(deps: DocumentDeps, fresh: Sequence[str]) -> None:
+    """Remove blobs this request stored if no record refers to them (no orphan blob)."""
+    if not fresh:
+        return
+    with deps.store.session(readonly=True) as tx:
+        orphans = [sha for sha in fresh if not tx.blob_referenced(sha)]
+    for sha in orphans:
+        deps.blobs.delete(sha)
+
+
+def add_document(deps: DocumentDeps, who: Principal, dossier_code: str, component_code: str,
+                 uploads: Sequence[Upload], *, title: str = "",
+                 copy_kind: CopyKind = CopyKind.COPY) -> DocumentView:
+    """Store the originals, record the document, queue its digitisation."""
+    if not uploads or len(uploads) > MAX_FILES:
+        raise InvalidInput("no_files", f"Vui lòng chọn từ 1 đến {MAX_FILES} tệp.",
+                           field="files")
+    with deps.store.session(readonly=True) as tx:
+        dossier = tx.get_dossier(dossier_code)
+        if dossier is None or not can_see(who, dossier):
+            raise NotFound("dossier_not_found", "Không tìm thấy hồ sơ.")
+        authorize(who, Action.EDIT_DOCUMENTS, dossier)
+        procedure = tx.get_procedure(dossier.procedure_code)
+        component = next((c for c in procedure.components if c.code == component_code),
+                         None) if procedure else None
+    if component is None:
+        raise InvalidInput("unknown_component", f"Thủ tục này không có thành phần hồ sơ "
+                           f"«{component_code}».", field="component_code")
+    facts = _inspect_all(deps, who, dossier, uploads)
+    files, fresh = _store_originals(deps, uploads, facts)
+    now = deps.clock.now()
+    try:
+        with deps.store.session() as tx:
+            seq = tx.next_document_seq(dossier.agency_code, component.document_type)
+            doc_code = f"{dossier.agency_code}_{component.document_type}_{seq:06d}"
+            document = tx.add_document(Document(
+                id=0, dossier_id=dossier.id, doc_code=doc_code, component_code=component.code,
+                document_type=component.document_type, owner_id=dossier.applicant_id,
+                created_at=now, created_by=who.username, title=title or component.name,
+                copy_kind=copy_kind))
+            version = DocumentVersion(
+                document_id=document.id, version=1, status=VersionStatus.PROCESSING,
+                files=tuple(files), created_at=now, created_by=who.username,
+                page_count=sum(f.page_count for f in facts),
+                resolution_dpi=min((f.resolution_dpi for f in facts if f.resolution_dpi),
+                                   default=None),
+                signed=len(facts) == 1 and facts[0].signed)
+            tx.add_version(version)
+            input_sha = hashlib.sha256("".join(f.sha256 for f in files).encode()).hexdigest()
+            job = tx.add_job(kind=OCR_JOB, document_id=document.id, version=1,
+                             input_sha256=input_sha,
+                             idem_key=idempotency_key(OCR_JOB, document.id, 1, input_sha),
+                             max_attempts=deps.max_attempts, now=now)
+            _audit(tx, deps, who.username, "document.create", doc_code,
+                   dossier=dossier.code, component=component.code, files=len(files),
+                   sha256=files[0].sha256)
+    except Exception:
+        _forget(deps, fresh)
+        raise
+    deps.runner.submit(job.id)
+    return DocumentView(document=document, dossier_code=dossier.code, version=version,
+                        version_id=_version_id(dossier, document, 1), pages=(), job=job,
+                        suggested={})
+
+
+def _version_id(dossier: Dossier, document: Document, version: int) -> str:
+    seq = int(document.doc_code.rsplit("_", 1)[-1])
+    return full_document_id(agency_code=dossier.agency_code, type_code=document.document_type,
+                            sequence=seq, version=version)
+
+
+def _visible_document(tx: RecordsSession, who: Principal,
+                      doc_code: str) -> tuple[Document, Dossier]:
+    document = tx.get_document(doc_code)
+    dossier = tx.get_dossier_by_id(document.dossier_id) if document else None
+    if document is None or dossier is None or not can_see(who, dossier):
+        raise document_not_found()
+    return document, dossier
+
+
+def get_document(deps: DocumentDeps, who: Principal, doc_code: str) -> DocumentView:
+    """The document with its latest version, page texts and digitisation progress."""
+    with deps.store.session() as tx:
+        document, dossier = _visible_document(tx, who, doc_code)
+        version = document.versions[-1]
+        jobs = tx.jobs_for_document(document.id)
+        raw = tx.suggested(document.id, version.version)
+        _audit(tx, deps, who.username, "document.view", doc_code)
+        return DocumentView(
+            document=document, dossier_code=dossier.code, version=version,
+            version_id=_version_id(dossier, document, version.version),
+            pages=tuple(tx.pages(document.id, version.version)),
+            job=jobs[-1] if jobs else None, suggested=json.loads(raw) if raw else {})
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class FileToSend:
+    sha256: str
+    size: int
+    media_type: str
+    filename: str
+
+
+def open_document_file(deps: DocumentDeps, who: Principal, doc_code: str, *,
+                       archival: bool, position: int = 0) -> FileToSend:
+    """Which blob to send for a download, after logging the access."""
+    with deps.store.session() as tx:
+        document, dossier = _visible_document(tx, who, doc_code)
+        version = document.versions[-1]
+        if archival:
+            if version.archival_sha256 is None:
+                raise NotFound("archival_not_ready", "Bản lưu trữ PDF/A chưa sẵn sàng: tài "
+                               "liệu đang được số hóa.")
+            sha = version.archival_sha256
+            size = deps.blobs.size(sha)
+            chosen = FileToSend(sha256=sha, size=size, media_type="application/pdf",
+                                filename=f"{_version_id(dossier, document, version.version)}"
+                                         ".pdf")
+        else:
+            if not 0 <= position < len(version.files):
+                raise document_not_found()
+            f = version.files[position]
+            chosen = FileToSend(sha256=f.sha256, size=f.size, media_type=f.media_type,
+                                filename=f.filename)
+        _audit(tx, deps, who.username, "document.download", doc_code,
+               what="archival" if archival else f"original:{position}", sha256=chosen.sha256)
+        return chosen
+
+

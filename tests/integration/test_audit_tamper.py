@@ -1,0 +1,159 @@
+"""Tampering with the stored audit chain is found, named and located, on both databases."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from api.bootstrap import Services
+from api.demo import run_demo
+from records.adapters.clock import ManualClock
+from records.audit import ChainProblem, ChainReport
+from records.authz import Principal
+from records.errors import Forbidden
+from records.model import Role
+from records.services import verify_audit
+from tests.fixtures.app import MOTCUA, cli_env, make_services
+
+pytestmark = pytest.mark.integration
+
+BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+ADMIN = Principal(username="quantri", roles=frozenset({Role.ADMIN}))
+# run_demo writes 7 user.create entries, then the dossier's creation and its 9 steps.
+ENTRIES = 17
+MIDDLE = 13  # chuyenvien's submit_for_approval
+
+
+@pytest.fixture(params=BACKENDS)
+def demo_services(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Services]:
+    url = request.getfixturevalue("postgres_db_url") if request.param == "postgres" else None
+    services = make_services(tmp_path, url, clock=ManualClock(datetime(2026, 11, 19, 3,
+                                                                       tzinfo=UTC)))
+    assert run_demo(services)["audit"] == {"intact": True, "checked": ENTRIES}
+    yield services
+    services.close()
+
+
+def _sql(services: Services, *statements: str, **params: Any) -> None:
+    with services.engine.begin() as connection:
+        for statement in statements:
+            connection.execute(sa.text(statement), params)
+
+
+def _verify(services: Services) -> ChainReport:
+    return verify_audit(services.records, ADMIN)
+
+
+def _found(services: Services) -> tuple[ChainProblem | None, int | None]:
+    report = _verify(services)
+    assert report.intact is False
+    return report.problem, report.seq
+
+
+def test_untouched_chain_is_intact(demo_services: Services) -> None:
+    assert _verify(demo_services) == ChainReport(intact=True, checked=ENTRIES,
+                                                 message="audit chain intact")
+    with demo_services.engine.connect() as connection:
+        actions = connection.execute(sa.text("SELECT action FROM audit_log WHERE seq IN "
+                                             "(1, 8, :m, 17) ORDER BY seq"), {"m": MIDDLE})
+        assert actions.scalars().all() == ["user.create", "dossier.receive_at_desk",
+                                           "dossier.submit_for_approval",
+                                           "dossier.return_result"]
+
+
+@pytest.mark.parametrize(("column", "value"), [
+    ("detail", '{"comment":"","due_at":null,"from":"in_review","to":"returned"}'),
+    ("actor", "lanhdao"),
+    ("object_id", "000.00.15.H40-261119-9999"),
+], ids=["detail", "actor", "object_id"])
+def test_an_edited_entry_is_named(demo_services: Services, column: str, value: str) -> None:
+    _sql(demo_services, f"UPDATE audit_log SET {column} = :v WHERE seq = :s",  # noqa: S608
+         v=value, s=MIDDLE)
+    report = _verify(demo_services)
+    assert report == ChainReport(intact=False, checked=MIDDLE - 1, problem=ChainProblem.EDITED,
+                                 seq=MIDDLE, message=f"entry {MIDDLE} was edited")
+
+
+def test_a_deleted_middle_entry_is_found_at_its_successor(demo_services: Services) -> None:
+    _sql(demo_services, "DELETE FROM audit_log WHERE seq = :s", s=MIDDLE)
+    assert _found(demo_services) == (ChainProblem.DELETED, MIDDLE + 1)
+
+
+def test_a_deleted_first_entry_is_found_at_the_second(demo_services: Services) -> None:
+    _sql(demo_services, "DELETE FROM audit_log WHERE seq = 1")
+    assert _found(demo_services) == (ChainProblem.DELETED, 2)
+
+
+def test_two_swapped_entries_are_reported_out_of_place(demo_services: Services) -> None:
+    # Every column but seq changes places: renumber through a free value.
+    _sql(demo_services,
+         "UPDATE audit_log SET seq = -1 WHERE seq = :a",
+         "UPDATE audit_log SET seq = :a WHERE seq = :b",
+         "UPDATE audit_log SET seq = :b WHERE seq = -1",
+         a=MIDDLE, b=MIDDLE + 1)
+    with demo_services.engine.connect() as connection:
+        moved = connection.execute(sa.text("SELECT action FROM audit_log WHERE seq = :s"),
+                                   {"s": MIDDLE}).scalar_one()
+    assert moved == "dossier.sign"
+    assert _found(demo_services) == (ChainProblem.REORDERED, MIDDLE)
+
+
+def test_a_deleted_last_entry_is_truncation(demo_services: Services) -> None:
+    _sql(demo_services, "DELETE FROM audit_log WHERE seq = :s", s=ENTRIES)
+    report = _verify(demo_services)
+    assert report == ChainReport(
+        intact=False, checked=ENTRIES - 1, problem=ChainProblem.TRUNCATED, seq=ENTRIES,
+        message=f"the chain ends at {ENTRIES - 1} but the head is {ENTRIES}")
+
+
+def test_a_renumbered_last_entry_is_found(demo_services: Services) -> None:
+    _sql(demo_services, "UPDATE audit_log SET seq = :n WHERE seq = :s", n=ENTRIES + 1,
+         s=ENTRIES)
+    assert _found(demo_services) == (ChainProblem.RENUMBERED, ENTRIES + 1)
+
+
+def test_a_refused_verification_for_a_non_administrator(demo_services: Services) -> None:
+    clerk = Principal(username="tiepnhan", roles=frozenset({Role.CLERK}),
+                      branch_code="TTPVHCC-QN")
+    with pytest.raises(Forbidden):
+        verify_audit(demo_services.records, clerk)
+
+
+# ---------------------------------------------------------------------------- the CLI
+
+
+def _motcua(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(MOTCUA), *args], env=cli_env(data_dir), cwd=data_dir,
+                          capture_output=True, text=True, timeout=60, check=False)
+
+
+def test_cli_audit_verify_passes_then_names_the_edited_entry(tmp_path: Path) -> None:
+    demo = _motcua(tmp_path, "demo", "--json")
+    assert demo.returncode == 0, demo.stderr
+    intact = _motcua(tmp_path, "audit", "verify", "--json")
+    assert (intact.returncode, json.loads(intact.stdout)) == (0, {
+        "intact": True, "checked": ENTRIES, "problem": None, "seq": None,
+        "message": "audit chain intact"})
+
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'motcua.db'}")
+    try:
+        with engine.begin() as connection:
+            connection.execute(sa.text("UPDATE audit_log SET detail = '{}' WHERE seq = :s"),
+                               {"s": MIDDLE})
+    finally:
+        engine.dispose()
+
+    broken = _motcua(tmp_path, "audit", "verify", "--json")
+    assert (broken.returncode, json.loads(broken.stdout)) == (1, {
+        "intact": False, "checked": MIDDLE - 1, "problem": "edited", "seq": MIDDLE,
+        "message": f"entry {MIDDLE} was edited"})
+    text = _motcua(tmp_path, "audit", "verify")
+    assert text.returncode == 1
+    assert f"NHẬT KÝ BỊ THAY ĐỔI tại bản ghi {MIDDLE}" in text.stdout
