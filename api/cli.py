@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
+from sqlalchemy import make_url
 
 from api.bootstrap import Services, bootstrap
 from api.settings import Settings
@@ -34,6 +35,8 @@ dossier_app = typer.Typer(help="Dossiers (hồ sơ).", no_args_is_help=True)
 audit_app = typer.Typer(help="The audit trail.", no_args_is_help=True)
 app.add_typer(dossier_app, name="dossier")
 app.add_typer(audit_app, name="audit")
+document_app = typer.Typer(help="Documents (tài liệu số hóa).", no_args_is_help=True)
+app.add_typer(document_app, name="document")
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 AsUser = Annotated[str, typer.Option("--as", help="Act as this user (an operator's tool: "
@@ -114,7 +117,8 @@ def init(
     from api.demo import seed_demo
 
     services = _services()
-    payload: dict[str, Any] = {"database": services.settings.resolved_database_url,
+    url = make_url(services.settings.resolved_database_url)
+    payload: dict[str, Any] = {"database": url.render_as_string(hide_password=True),
                                "data_dir": str(services.settings.data_dir.resolve())}
     if demo:
         payload["demo"] = seed_demo(services)
@@ -342,3 +346,26 @@ def _wait_for_workers(services: Services, job_ids: list[int], timeout: float) ->
         if all(states.get(j) in {"done", "quarantined"} for j in job_ids):
             return
         time.sleep(0.5)
+
+
+@document_app.command("show")
+def document_show(
+    doc_code: str,
+    as_user: Annotated[str | None, typer.Option("--as", help="View as this user.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Show a document: status, digitisation progress, pages to review, text."""
+    from records.documents import get_document
+
+    services = _services()
+    who = _principal(services, as_user) if as_user else OPERATOR
+    try:
+        view = get_document(services.documents, who, doc_code)
+    except DomainError as exc:
+        _fail(exc, as_json)
+    payload = _document_payload(view)
+    job = view.job
+    payload["progress"] = {"pages_done": job.progress_done, "pages_total": job.progress_total,
+                           "attempts": job.attempts, "last_error": job.last_error} if job else None
+    progress = f"{job.progress_done}/{job.progress_total} trang" if job else "-"
+    _emit(payload, as_json, f"{view.version_id}  {view.version.status.value}  {progress}")

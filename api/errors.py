@@ -39,7 +39,9 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0] if exc.errors() else {}
-        location = [str(part) for part in first.get("loc", ()) if part != "body"]
+        # Positions (ints) locate a character of malformed JSON, not a field.
+        location = [part for part in first.get("loc", ())
+                    if isinstance(part, str) and part != "body"]
         field = location[-1] if location else None
         return error_response(422, "invalid_request",
                               f"Dữ liệu không hợp lệ ở trường «{field}»." if field

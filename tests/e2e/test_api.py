@@ -308,3 +308,12 @@ def test_overdue_filter_applies_before_paging(api: Api) -> None:
     _open(api)  # newer, and not yet due
     api.clock.set(datetime(2026, 11, 20, 10, 0, 1, tzinfo=UTC))
     assert _listed(api, api.login("tiepnhan"), "?overdue=true&limit=1") == [birth]
+
+
+def test_malformed_json_names_no_field(api: Api) -> None:
+    response = api.client.post("/api/v1/dossiers", content=b'{"procedure_code": "1.01',
+                               headers={**api.login("tiepnhan"),
+                                        "content-type": "application/json"})
+    assert response.status_code == 422
+    assert response.json() == {"error": {"code": "invalid_request", "field": None,
+                                         "message": "Dữ liệu gửi lên không hợp lệ."}}

@@ -70,12 +70,6 @@ def test_init_create_move_show_and_refuse(tmp_path: Path) -> None:
                     "tiepnhan", exit_code=2)
     assert refused["error"]["code"] == "transition_not_allowed"
     assert is_vietnamese(refused["error"]["message"])
-    bad_id = _json(tmp_path, "dossier", "create", "--procedure", LAND, "--applicant-id",
-                   "02219000123", "--applicant-name", "Lê Văn Nam", "--as", "tiepnhan",
-                   exit_code=2)
-    assert (bad_id["error"]["code"], bad_id["error"]["field"]) == (
-        "invalid_owner_id", "applicant_id")
-    assert _json(tmp_path, "dossier", "show", code)["status"] == "digitised"
 
 
 def test_demo_runs_the_whole_flow(tmp_path: Path) -> None:
