@@ -124,7 +124,8 @@ def _reuse_identical(deps: DigitiseDeps, version: DocumentVersion) -> bool:
                                archival_sha256=done[0].archival_sha256,
                                page_count=done[0].page_count,
                                ocr_confidence=done[0].ocr_confidence, signed=done[0].signed,
-                               suggested=tx.suggested(*found))
+                               suggested=tx.suggested(*found),
+                               resolution_dpi=version.resolution_dpi)
     return True
 
 
@@ -138,7 +139,8 @@ def _mark_failed(deps: DigitiseDeps, version: DocumentVersion, reason: str) -> N
     with deps.store.session() as tx:
         tx.set_version_outcome(version.document_id, version.version,
                                status=VersionStatus.FAILED, failure=reason[:2000],
-                               page_count=version.page_count)
+                               page_count=version.page_count,
+                               resolution_dpi=version.resolution_dpi, signed=version.signed)
 
 
 def digitise(deps: DigitiseDeps, ctx: JobContext) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from records.audit import AuditEvent
 from records.authz import Action, Principal, authorize, can_see
-from records.errors import InvalidInput, NotFound
+from records.errors import DomainError, InvalidInput, NotFound
 from records.identifiers import document_id as full_document_id
 from records.jobs import Job, JobRunner, idempotency_key
 from records.model import (
@@ -40,6 +40,7 @@ __all__ = [
     "document_not_found",
     "get_document",
     "open_document_file",
+    "refuse_upload",
 ]
 
 OCR_JOB = "ocr"
@@ -87,16 +88,33 @@ def _audit(tx: RecordsSession, deps: DocumentDeps, who: str, action: str, object
                     at=deps.clock.now(), key=deps.audit_key)
 
 
+def _record_refusal(deps: DocumentDeps, who: Principal, dossier_code: str, filename: str,
+                    code: str) -> None:
+    # The refusal is recorded, and nothing else: no blob, no document row.
+    with deps.store.session() as tx:
+        _audit(tx, deps, who.username, "document.refused", dossier_code,
+               filename=filename[:200], code=code)
+
+
+def refuse_upload(deps: DocumentDeps, who: Principal, dossier_code: str, filename: str,
+                  error: DomainError) -> DomainError:
+    """Record an upload refused before it reached ``add_document`` (over the size limit
+    while it streamed in), if the dossier is one the user may see; return the error."""
+    with deps.store.session(readonly=True) as tx:
+        dossier = tx.get_dossier(dossier_code)
+    if dossier is None or not can_see(who, dossier):
+        return NotFound("dossier_not_found", "Không tìm thấy hồ sơ.")
+    _record_refusal(deps, who, dossier.code, filename, error.code)
+    return error
+
+
 def _inspect_all(deps: DocumentDeps, who: Principal, dossier: Dossier,
                  uploads: Sequence[Upload]) -> list[UploadFacts]:
     facts: list[UploadFacts] = []
     for upload in uploads:
         verdict = deps.inspector.inspect(upload.path)
         if isinstance(verdict, UploadRefusal):
-            # The refusal is recorded, and nothing else: no blob, no document row.
-            with deps.store.session() as tx:
-                _audit(tx, deps, who.username, "document.refused", dossier.code,
-                       filename=upload.filename[:200], code=verdict.code)
+            _record_refusal(deps, who, dossier.code, upload.filename, verdict.code)
             raise InvalidInput(verdict.code, f"«{upload.filename}»: {verdict.message}",
                                field="files")
         facts.append(verdict)

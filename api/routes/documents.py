@@ -18,7 +18,15 @@ from starlette.background import BackgroundTask
 
 from api.deps import AppServices, CurrentUser
 from api.schemas import ErrorPublic
-from records.documents import DocumentView, Upload, add_document, get_document, open_document_file
+from records.authz import Principal
+from records.documents import (
+    DocumentView,
+    Upload,
+    add_document,
+    get_document,
+    open_document_file,
+    refuse_upload,
+)
 from records.errors import InvalidInput, TooLarge
 from records.model import CopyKind
 
@@ -103,8 +111,13 @@ class DocumentPublic(BaseModel):
         )
 
 
+def _size(limit: int) -> str:
+    return f"{limit / (1 << 20):.0f} MB" if limit >= 1 << 20 else f"{limit / 1024:.0f} KB"
+
+
 @contextmanager
-def _spooled(services: AppServices, files: list[UploadFile]) -> Iterator[list[Upload]]:
+def _spooled(services: AppServices, who: Principal, dossier_code: str,
+             files: list[UploadFile]) -> Iterator[list[Upload]]:
     """Copy the uploads to files on disk, refusing any over the size limit as it streams."""
     limit = services.settings.max_upload_bytes
     tmp_root = services.settings.data_dir / "tmp"
@@ -119,9 +132,11 @@ def _spooled(services: AppServices, files: list[UploadFile]) -> Iterator[list[Up
                 while chunk := upload.file.read(1 << 20):
                     written += len(chunk)
                     if written > limit:
-                        raise TooLarge("file_too_large", f"Tệp «{upload.filename}» vượt quá "
-                                          f"dung lượng cho phép ({limit // (1 << 20)} MB).",
-                                          field="files")
+                        refused = TooLarge("file_too_large", f"Tệp «{upload.filename}» vượt "
+                                           f"quá dung lượng cho phép ({_size(limit)}).",
+                                           field="files")
+                        raise refuse_upload(services.documents, who, dossier_code,
+                                            upload.filename or "", refused)
                     out.write(chunk)
             uploads.append(Upload(path=path, filename=upload.filename or f"tep-{n + 1}"))
         yield uploads
@@ -141,7 +156,7 @@ def upload_document(
     """Store the untouched originals and queue OCR; poll the document for progress."""
     if not files:
         raise InvalidInput("no_files", "Vui lòng chọn tệp cần tải lên.", field="files")
-    with _spooled(services, files) as uploads:
+    with _spooled(services, who, code, files) as uploads:
         view = add_document(services.documents, who, code, component_code, uploads,
                             title=title, copy_kind=copy_kind)
     return DocumentPublic.of(view)
