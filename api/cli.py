@@ -234,7 +234,8 @@ def main() -> None:  # pragma: no cover - the console script
 
 @app.command()
 def worker(
-    concurrency: Annotated[int, typer.Option(help="Worker processes (Celery).")] = 2,
+    concurrency: Annotated[int, typer.Option(help="Jobs at once (Celery worker threads; "
+                                                  "each OCR runs in its own process).")] = 2,
 ) -> None:
     """Run jobs: a Celery worker with MOTCUA_JOB_BACKEND=celery, else the embedded runner."""
     from records.adapters.jobs_celery import CeleryJobRunner, Sweeper
@@ -246,7 +247,8 @@ def worker(
         sweeper = Sweeper(services.jobs, runner)
         sweeper.start()
         try:
-            runner.app.worker_main(["worker", "--loglevel=INFO", f"--concurrency={concurrency}",
+            runner.app.worker_main(["worker", "--loglevel=INFO", "--pool=threads",
+                                    f"--concurrency={concurrency}",
                                     "-Q", runner.queue, "--without-gossip", "--without-mingle"])
         finally:
             sweeper.stop()

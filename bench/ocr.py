@@ -17,6 +17,7 @@ variant. Targets (the OCR issue): our throughput at least 0.8x raw tesseract's; 
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import platform
 import subprocess
@@ -155,25 +156,35 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pages", type=int, default=6, help="pages per variant")
     parser.add_argument("--jobs", type=int, default=2, help="pages OCR'd at once")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="runs per engine; the fastest counts (a shared machine is noisy)")
     args = parser.parse_args()
+    logging.getLogger("ocrmypdf").setLevel(logging.ERROR)  # "lots of diacritics", per page
     print(machine())
+    engines: list[tuple[str, Callable[[Sequence[Path], Path], tuple[float, list[str]]]]] = [
+        (f"tesseract CLI x{args.jobs}, OMP=1", lambda i, o: raw_tesseract(i, o, args.jobs)),
+        ("ocrmypdf CLI, defaults", ocrmypdf_cli),
+        (f"ours: make_archival_pdf jobs={args.jobs}", lambda i, o: ours(i, o, args.jobs)),
+    ]
     with tempfile.TemporaryDirectory(prefix="motcua-bench-") as tmp:
         folder = Path(tmp)
         sets = generate(args.pages, folder)
-        rows: list[Row] = []
-        for variant, items in sets.items():
-            truths, images = [g for g, _ in items], [p for _, p in items]
-            for engine, run in (
-                    (f"tesseract CLI x{args.jobs}, OMP=1", lambda i, o: raw_tesseract(
-                        i, o, args.jobs)),
-                    ("ocrmypdf CLI, defaults", ocrmypdf_cli),
-                    (f"ours: make_archival_pdf jobs={args.jobs}", lambda i, o: ours(
-                        i, o, args.jobs))):
-                out = folder / f"{variant}-{len(rows)}"
-                out.mkdir()
-                seconds, texts = run(images, out)
-                rows.append(row(engine, variant, truths, seconds, texts))
-        print(f"{args.pages} A4 pages at 300 dpi per variant; fonts: {', '.join(FONTS)}")
+        best: dict[tuple[str, str], tuple[float, list[str]]] = {}
+        for attempt in range(args.repeat):
+            # Engines take turns within each attempt, so a burst of load elsewhere on the
+            # machine does not land on one engine only.
+            for variant, items in sets.items():
+                for engine, run in engines:
+                    out = folder / f"{variant}-{attempt}-{len(best)}-{engine[:4]}"
+                    out.mkdir()
+                    seconds, texts = run([path for _, path in items], out)
+                    key = (engine, variant)
+                    if key not in best or seconds < best[key][0]:
+                        best[key] = (seconds, texts)
+        rows = [row(engine, variant, [page for page, _ in sets[variant]], *best[engine, variant])
+                for variant in sets for engine, _ in engines]
+        print(f"{args.pages} A4 pages at 300 dpi per variant, fastest of {args.repeat} runs; "
+              f"fonts: {', '.join(FONTS)}")
         print_table(rows, args.jobs)
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import subprocess
+import sys
 import tempfile
 import threading
 import unicodedata
@@ -27,6 +28,7 @@ from pathlib import Path
 
 import ocrmypdf
 import pikepdf
+from ocrmypdf.exceptions import ExitCode
 
 from ocr_pipeline import ocrmypdf_plugin
 from ocr_pipeline.assemble import assemble_pdf
@@ -88,9 +90,26 @@ def make_archival_pdf(inputs: Sequence[Path], output: Path,
         combined, hocr_dir = work / "combined.pdf", work / "hocr"
         hocr_dir.mkdir()
         page_count = assemble_pdf(inputs, combined, default_dpi=options.default_dpi)
-        with _omp_single_thread(), ocrmypdf_plugin.reporting_progress(progress):
-            ocrmypdf.ocr(
-                combined, output,
+        with (_omp_single_thread(), _standard_streams_kept(),
+              ocrmypdf_plugin.reporting_progress(progress)):
+            code = _ocr(combined, output, hocr_dir, options)
+        if code not in {ExitCode.ok, ExitCode.pdfa_conversion_failed}:  # the latter: pdfa=False
+            output.unlink(missing_ok=True)
+            raise RuntimeError(f"ocrmypdf failed: {code!r}")
+        pages = _page_results(output, hocr_dir, page_count, options)
+    words = [conf for _, hocr in pages if hocr for conf in hocr.word_confidences]
+    return OcrOutcome(pages=tuple(result for result, _ in pages), pdfa=_is_pdfa2(output),
+                      mean_confidence=sum(words) / len(words) if words else None)
+
+
+def _ocr(combined: Path, output: Path, hocr_dir: Path, options: OcrOptions) -> ExitCode:
+    # Written to an open file, ocrmypdf skips its final check_pdf, which decodes every
+    # stream of the output again (0.25 s for six A4 pages); the output's PDF/A claim is
+    # checked here, and qpdf --check in tests/integration/test_ocr_engine.py.
+    try:
+        with output.open("wb") as stream:
+            return ocrmypdf.ocr(
+                combined, stream,
                 language=list(options.languages),
                 output_type="pdfa-2",
                 pdfa_backend="internal",  # no Ghostscript: ocrmypdf 17 writes PDF/A itself
@@ -98,7 +117,11 @@ def make_archival_pdf(inputs: Sequence[Path], output: Path,
                 jobs=options.jobs,
                 use_threads=multiprocessing.current_process().daemon,
                 optimize=0,  # the archival copy keeps its images as scanned
-                pdf_renderer="fpdf2",  # the renderer that goes through hOCR
+                # Tesseract writes the text layer and, through its "hocr" config file, the
+                # hOCR with the word confidences, in one run; the fpdf2 renderer drew the
+                # layer in Python in the main process, 0.35 s a page (bench/ocr.py).
+                pdf_renderer="sandwich",
+                tesseract_config=["hocr"],
                 max_image_mpixels=options.max_image_mpixels,
                 tesseract_timeout=options.page_timeout_s,
                 progress_bar=True,
@@ -106,10 +129,9 @@ def make_archival_pdf(inputs: Sequence[Path], output: Path,
                 motcua_results_dir=str(hocr_dir),
                 motcua_clean=options.clean,
             )
-        pages = _page_results(output, hocr_dir, page_count, options)
-    words = [conf for _, hocr in pages if hocr for conf in hocr.word_confidences]
-    return OcrOutcome(pages=tuple(result for result, _ in pages), pdfa=_is_pdfa2(output),
-                      mean_confidence=sum(words) / len(words) if words else None)
+    except BaseException:
+        output.unlink(missing_ok=True)
+        raise
 
 
 def extract_text(pdf: Path) -> list[str]:
@@ -151,6 +173,24 @@ def _page_results(output: Path, hocr_dir: Path, page_count: int,
 def _is_pdfa2(path: Path) -> bool:
     with pikepdf.open(path) as pdf:
         return pdf.open_metadata().get("pdfaid:part") == "2"
+
+
+@contextmanager
+def _standard_streams_kept() -> Iterator[None]:
+    """Put ``sys.stdout``/``sys.stderr`` back after ocrmypdf.
+
+    pikepdf 10.17's ``Pdf.check_linearization(stream)`` points ``sys.stderr`` at ``stream``
+    and leaves it there when it raises, which it does for every file that is not linearised;
+    ocrmypdf's ``check_pdf`` calls it on each output written to a path. Everything the
+    process wrote to ``sys.stderr`` afterwards (tracebacks, the CLI's messages) vanished into
+    a StringIO. ``_ocr`` writes to a stream, which skips that check, but ocrmypdf may call it
+    elsewhere in a later release.
+    """
+    stdout, stderr = sys.stdout, sys.stderr
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = stdout, stderr
 
 
 @contextmanager

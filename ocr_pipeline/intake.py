@@ -54,7 +54,7 @@ class RefusalCode(StrEnum):
 class IntakeLimits:
     max_bytes: int = 100 * MiB
     max_pages: int = 500
-    max_pixels: int = 250_000_000  # per image or page; ocrmypdf's own default is 250 Mpx
+    max_pixels: int = 250_000_000  # per image or page; as ocrmypdf's --max-image-mpixels
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

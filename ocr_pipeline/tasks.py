@@ -11,12 +11,14 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import shutil
 import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
+from typing import TypeVar
 
 from ocr_pipeline.engine import OcrOptions, OcrOutcome, extract_text, make_archival_pdf
 from ocr_pipeline.isolation import run_isolated
@@ -29,6 +31,8 @@ from records.repository import RecordsStore
 __all__ = ["DigitiseDeps", "FileProgress", "digitise"]
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -156,18 +160,28 @@ def digitise(deps: DigitiseDeps, ctx: JobContext) -> None:
         if job.attempts >= job.max_attempts:
             _mark_failed(deps, version, f"{exc}")
         raise
+    except OcrFailed as exc:
+        _mark_failed(deps, version, str(exc))  # already names the child's error
+        raise
     except Exception as exc:
         _mark_failed(deps, version, f"{type(exc).__name__}: {exc}")
         raise
+
+
+def _clear_scratch(deps: DigitiseDeps, job_id: int) -> None:
+    # A killed attempt leaves its folder behind; the claim makes this attempt the only one.
+    for leftover in deps.work_dir.glob(f"job-{job_id}-*"):
+        shutil.rmtree(leftover, ignore_errors=True)
 
 
 def _digitise(deps: DigitiseDeps, ctx: JobContext, version: DocumentVersion) -> None:
     _drop_orphan(deps, ctx.job.pending_output)
     if _reuse_identical(deps, version):
         return
-    deps.work_dir.mkdir(parents=True, exist_ok=True)
     try:
-        with tempfile.TemporaryDirectory(dir=deps.work_dir) as tmp:
+        deps.work_dir.mkdir(parents=True, exist_ok=True)
+        _clear_scratch(deps, ctx.job.id)
+        with tempfile.TemporaryDirectory(dir=deps.work_dir, prefix=f"job-{ctx.job.id}-") as tmp:
             folder = Path(tmp)
             inputs = []
             for f in version.files:
@@ -177,8 +191,7 @@ def _digitise(deps: DigitiseDeps, ctx: JobContext, version: DocumentVersion) -> 
                 inputs.append(path)
             if version.signed:
                 # A signed PDF is never modified, nor OCR'd: its own text is kept beside it.
-                texts = run_isolated(extract_text, inputs[0], timeout_s=deps.timeout_s,
-                                     memory_bytes=deps.memory_bytes)
+                texts = _isolated(deps, extract_text, inputs[0])
                 pages = [PageText(number=n, text=t, confidence=None, needs_review=False,
                                   ocr_done=False) for n, t in enumerate(texts, start=1)]
                 _record(deps, version, archival=version.files[0].sha256, pages=pages,
@@ -191,9 +204,8 @@ def _digitise(deps: DigitiseDeps, ctx: JobContext, version: DocumentVersion) -> 
                                      daemon=True)
             relay.start()
             try:
-                outcome = run_isolated(make_archival_pdf, inputs, output, deps.options,
-                                       progress, timeout_s=deps.timeout_s,
-                                       memory_bytes=deps.memory_bytes)
+                outcome = _isolated(deps, make_archival_pdf, inputs, output, deps.options,
+                                    progress)
             finally:
                 stop.set()
                 relay.join()
@@ -207,6 +219,20 @@ def _digitise(deps: DigitiseDeps, ctx: JobContext, version: DocumentVersion) -> 
     except (BlobStoreUnavailable, OSError) as exc:
         # Storage away or the disk full: worth retrying later; the original is untouched.
         raise TransientJobError(str(exc)) from exc
+
+
+class OcrFailed(RuntimeError):
+    """OCR itself failed on this input: retrying the same bytes would fail again."""
+
+
+def _isolated(deps: DigitiseDeps, func: Callable[..., T], *args: object) -> T:
+    # Whatever the child raised (even an OSError from inside ocrmypdf) is about the input,
+    # not about our storage: it must quarantine, not be retried as transient.
+    try:
+        return run_isolated(func, *args, timeout_s=deps.timeout_s,
+                            memory_bytes=deps.memory_bytes)
+    except Exception as exc:
+        raise OcrFailed(f"{type(exc).__name__}: {exc}") from exc
 
 
 def _sha256(path: Path) -> str:

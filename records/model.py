@@ -13,7 +13,10 @@ from enum import StrEnum
 
 __all__ = [
     "Agency",
+    "Box",
     "Branch",
+    "CertificateKind",
+    "CertificateRecord",
     "CopyKind",
     "Document",
     "DocumentVersion",
@@ -29,6 +32,7 @@ __all__ = [
     "ResultStatus",
     "ReuseStatus",
     "Role",
+    "SealAuthorisation",
     "StoredFile",
     "VersionStatus",
 ]
@@ -247,18 +251,95 @@ class Document:
     versions: tuple[DocumentVersion, ...] = field(default=())
 
 
+Box = tuple[float, float, float, float]  # x1, y1, x2, y2 in PDF points, origin bottom-left
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Result:
-    """The e-result of a dossier (kết quả giải quyết)."""
+    """The e-result of a dossier (kết quả giải quyết), from draft to sealed.
+
+    ``blob_sha256`` is the current file: the draft, then the personally signed PDF, then
+    the sealed one; each earlier file stays in the blob store. ``digest`` binds ``code`` to
+    the draft's content for the public verification page (printed in the QR code).
+    """
 
     id: int
     dossier_id: int
+    code: str
     result_type: str
+    title: str
     status: ResultStatus
     created_at: datetime
-    number: str | None = None
-    issue_date: date | None = None
-    blob_sha256: str | None = None
+    created_by: str
+    number: str
+    issue_date: date
+    draft_sha256: str
+    blob_sha256: str
+    content_sha256: str
+    signed_sha256: str | None = None
+    digest: str
+    page_count: int
+    signature_page: int
+    personal_box: Box
+    seal_box: Box
+    signer_name: str = ""
+    signer_title: str = ""
+    signed_by: str | None = None
+    signed_at: datetime | None = None
+    sealed_by: str | None = None
+    sealed_at: datetime | None = None
+    seal_certificate_id: int | None = None
+
+
+class CertificateKind(StrEnum):
+    PERSONAL = "personal"  # an official's own certificate
+    ORGANISATION = "organisation"  # the agency's certificate: the (second) seal
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CertificateRecord:
+    """A signing certificate the centre knows, and where its key lives.
+
+    ``store`` is ``pkcs12`` (``location`` is the file) or ``pkcs11`` (``location`` is the
+    module, ``label`` the token label); the PIN or passphrase is never stored.
+    """
+
+    id: int
+    kind: CertificateKind
+    fingerprint: str  # sha256 of the DER certificate
+    subject: str
+    organisation: str
+    serial: str
+    issuer: str
+    not_before: datetime
+    not_after: datetime
+    pem: str
+    store: str
+    location: str
+    label: str = ""
+    owner_username: str | None = None  # personal certificates
+    agency_code: str | None = None  # organisation certificates
+    active: bool = True
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SealAuthorisation:
+    """Who may apply an agency's organisational certificate, from when to when, under which
+    written authorisation and handover minutes (the second seal model, DOMAIN.md)."""
+
+    id: int
+    agency_code: str
+    certificate_id: int
+    custodian_username: str
+    valid_from: datetime
+    valid_to: datetime
+    reference: str  # the written authorisation (number, date)
+    handover_reference: str  # the handover minutes
+    granted_by: str
+    granted_at: datetime
+
+    def covers(self, moment: datetime) -> bool:
+        return self.valid_from <= moment < self.valid_to
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

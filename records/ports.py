@@ -10,10 +10,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from enum import Enum
 from pathlib import Path
 from typing import BinaryIO, Protocol, runtime_checkable
+
+from records.model import CertificateRecord
 
 __all__ = [
     "BlobCorrupt",
@@ -22,8 +24,12 @@ __all__ = [
     "BlobStore",
     "BlobStoreUnavailable",
     "Clock",
+    "DraftInput",
     "PasswordHasher",
+    "RenderedDraft",
+    "ResultRenderer",
     "RetentionOutcome",
+    "SigningPort",
     "UploadFacts",
     "UploadInspector",
     "UploadRefusal",
@@ -166,3 +172,57 @@ class UploadInspector(Protocol):
     """
 
     def inspect(self, path: Path) -> UploadFacts | UploadRefusal: ...
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class DraftInput:
+    """What a result template needs. Text is Vietnamese, as printed."""
+
+    agency_parent: str  # e.g. "UBND TỈNH QUẢNG NINH"
+    agency_name: str  # e.g. "SỞ NÔNG NGHIỆP VÀ MÔI TRƯỜNG"
+    number: str  # "Số: …"
+    place: str
+    issue_date: date
+    title: str  # the result type, e.g. "GIẤY CHỨNG NHẬN …"
+    subject: str
+    body: tuple[str, ...]
+    recipients: tuple[str, ...]
+    signer_title_lines: tuple[str, ...]
+    signer_name: str
+    result_code: str
+    verification_url: str  # printed as a QR code
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RenderedDraft:
+    pdf: bytes  # PDF/A-2b
+    page_count: int
+    signature_page: int  # 1-based
+    personal_box: tuple[float, float, float, float]  # where the personal stamp goes
+    seal_box: tuple[float, float, float, float]  # over the left third of it
+
+
+class ResultRenderer(Protocol):
+    """Renders a result's template. ``render`` SHALL be deterministic for the same input."""
+
+    def render(self, draft: DraftInput) -> RenderedDraft: ...
+
+
+class SigningPort(Protocol):
+    """Applies signatures to result PDFs (the ``signing`` package implements it).
+
+    ``problems`` lists what forbids signing with the certificate now (expired, revoked, wrong
+    key usage, untrusted), as (code, Vietnamese message) pairs; empty means none. The signing
+    calls raise ``records.errors.DomainError`` subclasses with a Vietnamese message for a
+    refusal (wrong PIN, a PDF not personally signed before sealing) and return the new PDF.
+    """
+
+    def problems(self, certificate: CertificateRecord, *, at: datetime
+                 ) -> list[tuple[str, str]]: ...
+
+    def sign_personal(self, pdf: bytes, *, certificate: CertificateRecord, secret: str | None,
+                      page: int, box: tuple[float, float, float, float], signer_name: str,
+                      title_lines: tuple[str, ...]) -> bytes: ...
+
+    def apply_seal(self, pdf: bytes, *, certificate: CertificateRecord, secret: str | None,
+                   page: int, box: tuple[float, float, float, float]) -> bytes: ...

@@ -96,6 +96,9 @@ class TransitionSpec:
     comment_required: bool = False
     guards: tuple[Guard, ...] = ()
     effects: tuple[Effect, ...] = ()
+    # Taken only by the signing use cases, which apply the signature in the same step: the
+    # generic transition endpoint refuses them.
+    by_signing: bool = False
 
 
 _DOCS = Permission.EDIT_DOCUMENTS
@@ -200,8 +203,9 @@ TRANSITIONS: tuple[TransitionSpec, ...] = (
     _t("return_for_revision", "Trả lại để hoàn thiện dự thảo", {S.PENDING_APPROVAL},
        S.IN_REVIEW, {R.SIGNER}, local_role=LocalRole.SIGNER, comment_required=True),
     _t("sign", "Ký số kết quả", {S.PENDING_APPROVAL}, S.SIGNED, {R.SIGNER},
-       local_role=LocalRole.SIGNER),
-    _t("seal", "Đóng dấu số (con dấu thứ hai)", {S.SIGNED}, S.SEALED, {R.SEAL_CUSTODIAN}),
+       local_role=LocalRole.SIGNER, by_signing=True),
+    _t("seal", "Đóng dấu số (con dấu thứ hai)", {S.SIGNED}, S.SEALED, {R.SEAL_CUSTODIAN},
+       by_signing=True),
     _t("publish_result", "Chuyển kết quả về bộ phận một cửa", {S.SEALED}, S.RESULT_READY,
        {R.SEAL_CUSTODIAN, R.CLERK}, effects=(Effect.FINISH,)),
     _t("return_result", "Trả kết quả", {S.RESULT_READY}, S.RETURNED, {R.CLERK}),

@@ -31,6 +31,10 @@ def make_celery_app(broker_url: str, *, run: Callable[[int], JobOutcome] | None 
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,  # a long OCR job must not hold others hostage
+        # Threads, not prefork: the work itself runs in isolated child processes, which a
+        # daemonic prefork child may not start, and a forked child would share the parent's
+        # database connections.
+        worker_pool="threads",
         task_default_queue=queue,
         task_serializer="json",
         accept_content=["json"],

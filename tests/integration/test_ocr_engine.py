@@ -10,6 +10,7 @@ import hashlib
 import os
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +39,7 @@ class Run:
     inputs: tuple[Path, Path]
     progress: list[tuple[int, int]]
     omp_before: str | None
+    streams_kept: bool
 
 
 class ProgressFile:
@@ -61,10 +63,12 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
     progress: list[tuple[int, int]] = []
     output = folder / "archival.pdf"
     omp_before = os.environ.get("OMP_THREAD_LIMIT")
+    streams = (sys.stdout, sys.stderr)
     outcome = make_archival_pdf(list(inputs), output, OPTIONS,
                                 progress=lambda done, total: progress.append((done, total)))
     return Run(outcome=outcome, output=output, truths=(clean, noisy), inputs=inputs,
-               progress=progress, omp_before=omp_before)
+               progress=progress, omp_before=omp_before,
+               streams_kept=(sys.stdout, sys.stderr) == streams)
 
 
 def test_the_output_is_pdfa_2b_and_passes_qpdf_check(run: Run) -> None:
@@ -102,9 +106,9 @@ def test_the_page_images_are_kept_as_scanned(run: Run) -> None:
 def test_the_clean_page_reads_with_at_most_2_percent_cer(run: Run) -> None:
     clean, noisy = run.outcome.pages
     assert cer(run.truths[0].text, clean.text) <= 0.02
-    # The noisy page (salt-and-pepper, red seal, blue signature, JPEG) is cleaned for OCR;
-    # measured about 2%, without the cleaning over 30%.
-    assert cer(run.truths[1].text, noisy.text) <= 0.06
+    # The noisy page (salt-and-pepper, red seal, blue signature, JPEG) is cleaned for OCR:
+    # measured 0.8%; the same page without the cleaning (OcrOptions(clean=False)) 64%.
+    assert cer(run.truths[1].text, noisy.text) <= 0.03
 
 
 def test_confidences_are_reported(run: Run) -> None:
@@ -131,6 +135,8 @@ def test_the_text_layer_is_searchable(run: Run) -> None:
 def test_the_environment_is_left_as_found(run: Run) -> None:
     # OMP_THREAD_LIMIT=1 is set for tesseract during the run only.
     assert os.environ.get("OMP_THREAD_LIMIT") == run.omp_before
+    # pikepdf's check_linearization, called by ocrmypdf, leaves sys.stderr on a StringIO.
+    assert run.streams_kept
 
 
 def test_a_page_that_has_text_is_not_ocrd_again(tmp_path: Path) -> None:

@@ -11,12 +11,16 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy.exc import StatementError
 
 from api.bootstrap import Services
 from api.demo import AGENCIES, BRANCH_PROVINCE, BRANCH_WARD, BRANCHES, PROCEDURES
 from records.adapters.clock import ManualClock
 from records.adapters.sql import create_engine_for, upgrade_schema
+from records.adapters.sql.engine import alembic_config
 from records.adapters.sql.tables import metadata
 from records.audit import GENESIS, AuditEvent
 from records.authz import Principal
@@ -103,8 +107,11 @@ def test_migrations_create_the_schema_from_empty_and_rerun_harmlessly(empty_url:
         upgrade_schema(engine)
         assert set(sa.inspect(engine).get_table_names()) == {*metadata.tables, "alembic_version"}
         with engine.connect() as c:
+            head = ScriptDirectory.from_config(alembic_config()).get_current_head()
             assert c.execute(sa.text("SELECT version_num FROM alembic_version")).all() == [
-                ("0001",)]
+                (head,)]
+            # The migrations and the tables the code uses describe the same schema.
+            assert compare_metadata(MigrationContext.configure(c), metadata) == []
             assert c.execute(sa.text("SELECT id, seq, hash FROM audit_head")).all() == [
                 (1, 0, GENESIS)]
             assert c.execute(sa.text("SELECT code, name FROM agencies")).all() == [

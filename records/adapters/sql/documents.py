@@ -158,5 +158,7 @@ class DocumentRows:
             select(_F.sha256).where(_F.sha256 == sha256),
             select(_V.archival_sha256).where(_V.archival_sha256 == sha256),
             select(t.results.c.blob_sha256).where(t.results.c.blob_sha256 == sha256),
+            select(t.results.c.draft_sha256).where(t.results.c.draft_sha256 == sha256),
+            select(t.results.c.signed_sha256).where(t.results.c.signed_sha256 == sha256),
         ).subquery()
         return bool(self._c.execute(select(func.count()).select_from(refs)).scalar_one())

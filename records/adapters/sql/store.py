@@ -16,6 +16,7 @@ from records.adapters.sql import tables as t
 from records.adapters.sql.documents import DocumentRows
 from records.adapters.sql.engine import READONLY
 from records.adapters.sql.jobs import JobRows
+from records.adapters.sql.results import ResultRows
 from records.audit import AuditEntry, AuditEvent, next_entry
 from records.model import (
     Agency,
@@ -77,7 +78,7 @@ def _audit(row: Row[Any]) -> AuditEntry:
                       detail=m["detail"], prev_hash=m["prev_hash"], hash=m["hash"])
 
 
-class SqlRecordsSession(DocumentRows, JobRows):
+class SqlRecordsSession(DocumentRows, JobRows, ResultRows):
     """``RecordsSession`` on one open connection and transaction."""
 
     def __init__(self, connection: Connection) -> None:

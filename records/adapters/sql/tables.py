@@ -249,13 +249,72 @@ results = Table(
     "results", metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("dossier_id", Integer, ForeignKey("dossiers.id"), nullable=False),
+    Column("code", String(80), nullable=False, unique=True),
     Column("result_type", String(200), nullable=False),
+    Column("title", String(500), nullable=False),
     Column("status", String(20), nullable=False),
-    Column("number", String(100)),
-    Column("issue_date", Date),
-    Column("blob_sha256", String(64)),
+    Column("number", String(100), nullable=False),
+    Column("issue_date", Date, nullable=False),
+    Column("draft_sha256", String(64), nullable=False),
+    Column("blob_sha256", String(64), nullable=False),
+    Column("signed_sha256", String(64)),  # after the personal signature, before the seal
+    Column("content_sha256", String(64), nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("page_count", Integer, nullable=False),
+    Column("signature_page", Integer, nullable=False),
+    Column("personal_box", String(100), nullable=False),  # "x1,y1,x2,y2" in points
+    Column("seal_box", String(100), nullable=False),
+    Column("signer_name", String(200), nullable=False, default=""),
+    Column("signer_title", String(300), nullable=False, default=""),
+    Column("signed_by", String(80)),
+    Column("signed_at", UtcDateTime),
+    Column("sealed_by", String(80)),
+    Column("sealed_at", UtcDateTime),
+    Column("seal_certificate_id", Integer, ForeignKey("certificates.id")),
     Column("created_at", UtcDateTime, nullable=False),
+    Column("created_by", String(80), nullable=False),
     UniqueConstraint("dossier_id"),
+)
+
+result_counters = Table(
+    "result_counters", metadata,
+    Column("agency_code", String(40), primary_key=True),
+    Column("year", Integer, primary_key=True),
+    Column("last_seq", Integer, nullable=False),
+)
+
+certificates = Table(
+    "certificates", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(20), nullable=False),
+    Column("fingerprint", String(64), nullable=False, unique=True),
+    Column("subject", String(300), nullable=False),
+    Column("organisation", String(300), nullable=False),
+    Column("serial", String(100), nullable=False),
+    Column("issuer", String(300), nullable=False),
+    Column("not_before", UtcDateTime, nullable=False),
+    Column("not_after", UtcDateTime, nullable=False),
+    Column("pem", Text, nullable=False),
+    Column("store", String(20), nullable=False),
+    Column("location", String(500), nullable=False),
+    Column("label", String(200), nullable=False, default=""),
+    Column("owner_username", String(80), ForeignKey("users.username")),
+    Column("agency_code", String(40), ForeignKey("agencies.code")),
+    Column("active", Boolean, nullable=False, default=True),
+)
+
+seal_authorisations = Table(
+    "seal_authorisations", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("agency_code", String(40), ForeignKey("agencies.code"), nullable=False),
+    Column("certificate_id", Integer, ForeignKey("certificates.id"), nullable=False),
+    Column("custodian_username", String(80), ForeignKey("users.username"), nullable=False),
+    Column("valid_from", UtcDateTime, nullable=False),
+    Column("valid_to", UtcDateTime, nullable=False),
+    Column("reference", String(300), nullable=False),
+    Column("handover_reference", String(300), nullable=False),
+    Column("granted_by", String(80), nullable=False),
+    Column("granted_at", UtcDateTime, nullable=False),
 )
 
 audit_log = Table(
