@@ -11,7 +11,8 @@ export MOTCUA_DATA_DIR ?= $(CURDIR)/var
 # Debian packages the suite and the service use (PostgreSQL and Redis serve the tests where
 # no server runs already).
 SYSTEM_PACKAGES := postgresql redis-server tesseract-ocr tesseract-ocr-vie tesseract-ocr-eng \
-	poppler-utils qpdf fonts-noto-core fonts-dejavu-core fonts-liberation
+	poppler-utils qpdf fonts-noto-core fonts-dejavu-core fonts-liberation \
+	softhsm2 libnss3-tools
 
 .PHONY: run test lint setup system-packages bench clean
 

@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse
 
 from api.bootstrap import Services
 from api.errors import install_error_handlers
-from api.routes import auth, documents, dossiers, system
+from api.routes import auth, documents, dossiers, results, system
 
 __all__ = ["create_app"]
 
@@ -35,6 +35,7 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(auth.router)
     app.include_router(dossiers.router)
     app.include_router(documents.router)
+    app.include_router(results.router)
 
     @app.get("/", include_in_schema=False)
     def home() -> RedirectResponse:

@@ -3,6 +3,8 @@ time; everything is built here, once, by whoever starts the process (CLI, server
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
@@ -31,7 +33,9 @@ from records.documents import OCR_JOB, DocumentDeps
 from records.identifiers import DossierCodeFormat
 from records.jobs import JobDeps, JobRunner, run_job
 from records.ports import BlobStore, Clock
+from records.results import ResultDeps
 from records.services import RecordsDeps
+from signing.service import ConfiguredTrust, DemoTrust, PadesService, ResultTemplate
 
 __all__ = ["Services", "bootstrap"]
 
@@ -47,6 +51,8 @@ class Services:
     jobs: JobDeps
     runner: JobRunner
     documents: DocumentDeps
+    results: ResultDeps
+    trust: DemoTrust | ConfiguredTrust
 
     def close(self) -> None:
         self.runner.stop()
@@ -69,6 +75,15 @@ def _runner(settings: Settings, jobs: JobDeps) -> JobRunner:
         return CeleryJobRunner(app)
     return LocalJobRunner(jobs, workers=settings.job_workers,
                           poll_seconds=settings.job_poll_seconds)
+
+
+def _trust(settings: Settings, clock: Clock) -> DemoTrust | ConfiguredTrust:
+    if settings.pki == "configured":
+        return ConfiguredTrust(anchors=settings.trust_anchors,
+                               intermediates=settings.trust_intermediates,
+                               tsa_url=settings.tsa_url,
+                               soft_fail=settings.revocation_soft_fail)
+    return DemoTrust(settings.data_dir / "pki", clock=clock.now)
 
 
 def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None,
@@ -99,8 +114,18 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None,
     inspector = IntakeInspector(IntakeLimits(max_bytes=settings.max_upload_bytes,
                                              max_pages=settings.max_pages,
                                              max_pixels=settings.max_pixels))
+    trust = _trust(settings, clock)
+    results = ResultDeps(
+        store=store, clock=clock, audit_key=audit_key, blobs=blobs, renderer=ResultTemplate(),
+        signing=PadesService(validation=trust.validation, timestamper=trust.timestamper),
+        digest_key=hmac.new(settings.secret_key.encode(), b"result-qr-digest",
+                            hashlib.sha256).digest(),
+        public_base_url=settings.public_base_url,
+        retention=timedelta(days=365 * settings.result_retention_years))
     return Services(
         settings=settings,
+        results=results,
+        trust=trust,
         engine=engine,
         clock=clock,
         blobs=blobs,

@@ -218,12 +218,22 @@ def dossier_transition(
 
 
 @app.command()
-def demo(as_json: JsonFlag = False) -> None:
+def demo(
+    scans: Annotated[Path | None, typer.Option(
+        "--scans", help="A folder of page images (PNG, JPEG, TIFF) or PDFs to use as the "
+                        "citizen's papers; sample pages otherwise.", exists=True,
+        file_okay=False)] = None,
+    as_json: JsonFlag = False,
+) -> None:
     """Run the whole flow once on the configured (by default embedded) installation."""
     from api.demo import run_demo
 
     services = _services()
-    summary = run_demo(services)
+    found = sorted(p for p in scans.iterdir() if p.is_file()) if scans else None
+    try:
+        summary = run_demo(services, found)
+    except DomainError as exc:
+        _fail(exc, as_json)
     _emit(summary, as_json, json.dumps(summary, ensure_ascii=False, indent=2,
                                        default=_json_default))
 

@@ -7,16 +7,31 @@ real ones from the national procedure list.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
+from functools import partial
+from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.serialization import Encoding
+
 from api.bootstrap import Services
+from api.demo_scans import write_sample_scans
 from records.accounts import create_user, principal_of
+from records.adapters.jobs_local import LocalJobRunner
+from records.authz import Principal
+from records.certificates import CertificateDeps, grant_seal_authorisation, register_certificate
+from records.documents import Upload, add_document
+from records.errors import DomainError
 from records.lifecycle import TransitionRequest
-from records.model import Agency, Branch, Procedure, RequiredComponent, Role
+from records.model import Agency, Branch, CertificateKind, Procedure, RequiredComponent, Role
 from records.repository import RecordsSession
+from records.results import DraftRequest, draft_result, open_result, seal_results, sign_results
 from records.services import CreateDossier, create_dossier, transition_dossier, verify_audit
+from signing import DemoPki, verify_pdf
+from signing.demo_pki import DEMO_PASSPHRASE
+from signing.service import describe_certificate
 
 __all__ = ["DEMO_PASSWORD", "DEMO_USERS", "DemoUser", "run_demo", "seed_demo"]
 
@@ -148,45 +163,129 @@ def seed_demo(services: Services) -> dict[str, Any]:
                         display_name=user.display_name, roles=frozenset({user.role}),
                         agency_code=user.agency_code, branch_code=user.branch_code,
                         owner_id=user.owner_id, actor="demo-seed")
+    seed_demo_pki(services)
     return {"seeded_now": not seeded,
             "users": [{"username": u.username, "role": u.role.value} for u in DEMO_USERS],
             "password": DEMO_PASSWORD}
 
 
-DEMO_FLOW = (
-    ("tiepnhan", TransitionRequest(name="complete_digitisation")),
-    ("tiepnhan", TransitionRequest(name="assign_handler", handler="chuyenvien")),
-    ("chuyenvien", TransitionRequest(
-        name="request_supplement",
-        comment="Đề nghị bổ sung bản sao trích đo địa chính thửa đất.")),
-    ("congdan", TransitionRequest(name="supply_supplement",
-                                  comment="Đã nộp bổ sung trích đo địa chính.")),
-    ("chuyenvien", TransitionRequest(name="submit_for_approval", signer="lanhdao")),
-    ("lanhdao", TransitionRequest(name="sign")),
-    ("vanthu", TransitionRequest(name="seal")),
-    ("vanthu", TransitionRequest(name="publish_result")),
-    ("tiepnhan", TransitionRequest(name="return_result")),
-)
+SEAL_AUTHORISATION = "Quyết định số 15/QĐ-SNNMT ngày 01/11/2026 giao quản lý con dấu thứ hai"
+SEAL_HANDOVER = "Biên bản bàn giao số 02/BB-TTPVHCC ngày 02/11/2026"
+DEMO_SIGNERS = (("lanhdao", "Nguyễn Văn Hùng", "Phó Giám đốc", AGENCY_LAND),)
 
 
-def run_demo(services: Services) -> dict[str, Any]:
-    """The whole flow once, each step taken by the demo user whose job it is."""
+def seed_demo_pki(services: Services) -> None:
+    """With the demo PKI: create it once, register its certificates and the custodian's
+    written authorisation to apply the land agency's seal."""
+    if services.settings.pki != "demo":
+        return
+    directory = services.settings.data_dir / "pki"
+    now = services.clock.now()
+    if not (directory / "manifest.json").exists():
+        DemoPki.create(directory, agencies=[(a.code, a.name) for a in AGENCIES[1:]],
+                       people=list(DEMO_SIGNERS), now=now)
+    pki = DemoPki.load(directory)
+    deps = CertificateDeps(store=services.records.store, clock=services.clock,
+                           audit_key=services.records.audit_key)
+    admin = Principal(username="demo-seed", roles=frozenset({Role.ADMIN}))
+    with services.records.store.session(readonly=True) as tx:
+        known = {c.fingerprint for c in tx.certificates()}
+    for key, holder in pki.holders.items():
+        personal = holder.kind.value == "personal"
+        record = describe_certificate(
+            holder.certificate.public_bytes(Encoding.PEM),
+            kind=CertificateKind.PERSONAL if personal else CertificateKind.ORGANISATION,
+            store="pkcs12", location=str(holder.pkcs12.resolve()),
+            owner_username=key if personal else None, agency_code=None if personal else key)
+        if record.fingerprint in known:
+            continue
+        stored = register_certificate(deps, admin, record)
+        if stored.agency_code == AGENCY_LAND:
+            grant_seal_authorisation(
+                deps, admin, certificate_id=stored.id, custodian_username="vanthu",
+                valid_from=now - timedelta(days=1), valid_to=now + timedelta(days=730),
+                reference=SEAL_AUTHORISATION, handover_reference=SEAL_HANDOVER)
+
+
+def _wait_for_ocr(services: Services, job_ids: list[int]) -> None:
+    if isinstance(services.runner, LocalJobRunner):
+        services.runner.wait_for(job_ids, timeout=600)
+        return
+    end = time.monotonic() + 600
+    while time.monotonic() < end:
+        states = services.jobs.jobs.job_states(set(job_ids))
+        if all(states.get(j) in {"done", "quarantined"} for j in job_ids):
+            return
+        time.sleep(0.5)
+
+
+def run_demo(services: Services, scans: list[Path] | None = None) -> dict[str, Any]:
+    """The whole flow once, each step taken by the demo user whose job it is: papers
+    scanned and OCR'd, a result drafted, signed by the official, sealed by the custodian
+    with the second seal, and returned."""
     seed_demo(services)
     with services.records.store.session(readonly=True) as tx:
         users = {u.username: tx.get_user(u.username) for u in DEMO_USERS}
     people = {name: principal_of(user) for name, user in users.items() if user is not None}
+    procedure = PROCEDURES[0]
     view = create_dossier(services.records, people["tiepnhan"], CreateDossier(
-        procedure_code=PROCEDURES[0].code, applicant_id="022190001234",
+        procedure_code=procedure.code, applicant_id="022190001234",
         applicant_name="Nguyễn Thị Hương", phone="0912345678"))
     code = view.dossier.code
-    for actor, request in DEMO_FLOW:
-        view = transition_dossier(services.records, people[actor], code, request)
-    report = verify_audit(services.records, people["quantri"])
+    if not scans:
+        scans = write_sample_scans(services.settings.data_dir / "demo-scans")
+    documents = [add_document(services.documents, people["tiepnhan"], code,
+                              procedure.components[min(n, len(procedure.components) - 1)].code,
+                              [Upload(path=path, filename=path.name)])
+                 for n, path in enumerate(scans)]
+    _wait_for_ocr(services, [d.job.id for d in documents if d.job])
+    step = partial(transition_dossier, services.records)
+    step(people["tiepnhan"], code, TransitionRequest(name="complete_digitisation"))
+    step(people["tiepnhan"], code, TransitionRequest(name="assign_handler",
+                                                     handler="chuyenvien"))
+    step(people["chuyenvien"], code, TransitionRequest(
+        name="request_supplement", comment="Đề nghị bổ sung trích đo địa chính thửa đất."))
+    step(people["congdan"], code, TransitionRequest(
+        name="supply_supplement", comment="Đã nộp bổ sung trích đo địa chính."))
+    result = draft_result(services.results, people["chuyenvien"], code, DraftRequest(
+        subject="Về việc cấp Giấy chứng nhận quyền sử dụng đất cho bà Nguyễn Thị Hương",
+        body=("Căn cứ Luật Đất đai ngày 18 tháng 01 năm 2024;",
+              "Xét đề nghị của Văn phòng đăng ký đất đai tỉnh Quảng Ninh,",
+              "Cấp Giấy chứng nhận quyền sử dụng đất thửa đất số 125, tờ bản đồ số 07, "
+              "diện tích 96,5 m², mục đích sử dụng đất ở tại đô thị, cho bà Nguyễn Thị Hương, "
+              "số định danh cá nhân 022190001234."),
+        signer="lanhdao"))
+    step(people["chuyenvien"], code, TransitionRequest(name="submit_for_approval",
+                                                       signer="lanhdao"))
+    signing = [*sign_results(services.results, people["lanhdao"], [result.code],
+                             secret=DEMO_PASSPHRASE),
+               *seal_results(services.results, people["vanthu"], [result.code],
+                             secret=DEMO_PASSPHRASE)]
+    failed = [item for item in signing if not item.ok]
+    if failed:
+        raise DomainError(failed[0].error_code or "signing_failed", failed[0].message or "")
+    step(people["vanthu"], code, TransitionRequest(name="publish_result"))
+    final = step(people["tiepnhan"], code, TransitionRequest(name="return_result"))
+    sealed = open_result(services.results, people["congdan"], dossier_code=code)
+    exports = services.settings.data_dir / "exports"
+    exports.mkdir(parents=True, exist_ok=True)
+    result_pdf = exports / f"{sealed.result.code}.pdf"
+    result_pdf.write_bytes(services.blobs.get(sealed.sha256))
+    report = verify_pdf(result_pdf.read_bytes(), validation=services.trust.validation())
+    audit = verify_audit(services.records, people["quantri"])
     return {
         "dossier_code": code,
-        "status": view.dossier.status.value,
-        "status_label": view.staff_label,
-        "steps": [f"{h.actor}: {h.action}" for h in view.history],
-        "due_at": view.dossier.due_at,
-        "audit": {"intact": report.intact, "checked": report.checked},
+        "status": final.dossier.status.value,
+        "status_label": final.staff_label,
+        "steps": [f"{h.actor}: {h.action}" for h in final.history],
+        "documents": [{"document_id": d.version_id, "doc_code": d.document.doc_code}
+                      for d in documents],
+        "result_code": sealed.result.code,
+        "result_pdf": str(result_pdf.resolve()),
+        "verification_url": f"{services.settings.public_base_url.rstrip('/')}/xac-minh/"
+                            f"{sealed.result.code}?d={sealed.result.digest}",
+        "signatures": [{"signer": s.signer, "organisation": s.organisation,
+                        "indication": s.indication.value, "level": s.level.value
+                        if s.level else None} for s in report.signatures],
+        "audit": {"intact": audit.intact, "checked": audit.checked},
     }

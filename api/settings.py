@@ -48,6 +48,15 @@ class Settings(BaseSettings):
     ocr_timeout_seconds: int = Field(default=1800, ge=10)
     ocr_memory_mib: int = Field(default=4096, ge=256)
 
+    public_base_url: str = Field(default="http://127.0.0.1:8000", max_length=300,
+                                 description="printed in results' QR codes")
+    pki: Literal["demo", "configured"] = "demo"
+    trust_anchors: list[Path] = Field(default_factory=list)
+    trust_intermediates: list[Path] = Field(default_factory=list)
+    tsa_url: str = ""
+    revocation_soft_fail: bool = False
+    result_retention_years: int = Field(default=10, ge=1, le=100)
+
     secret_key: str = DEV_SECRET
     audit_key: str = DEV_SECRET
     token_ttl_minutes: int = Field(default=480, ge=5, le=24 * 60)
@@ -66,8 +75,18 @@ class Settings(BaseSettings):
                     "production mode refuses default or short secrets: set "
                     + ", ".join(f"MOTCUA_{n.upper()}" for n in weak)
                     + " to random strings of at least 32 characters")
+            if self.pki == "demo":
+                raise ValueError("production mode refuses the demo PKI: set MOTCUA_PKI="
+                                 "configured with MOTCUA_TRUST_ANCHORS and MOTCUA_TSA_URL")
             if self.blob_backend == "s3" and not self.s3_secret_key:
                 raise ValueError("production mode with S3 needs MOTCUA_S3_SECRET_KEY")
+        return self
+
+    @model_validator(mode="after")
+    def _configured_pki_is_complete(self) -> Settings:
+        if self.pki == "configured" and (not self.trust_anchors or not self.tsa_url):
+            raise ValueError("MOTCUA_PKI=configured needs MOTCUA_TRUST_ANCHORS and "
+                             "MOTCUA_TSA_URL")
         return self
 
     @property

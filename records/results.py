@@ -147,7 +147,7 @@ def draft_result(deps: ResultDeps, who: Principal, dossier_code: str,
         if existing is None:
             seq = tx.next_result_seq(dossier.agency_code, today.year)
             code = result_code(dossier.agency_code, today.year, seq)
-            number = f"Số: {seq}/{today.year}/KQ"
+            number = f"{seq}/{today.year}/KQ"
         else:
             code, number = existing.code, existing.number
         draft = DraftInput(

@@ -12,7 +12,7 @@ from datetime import datetime
 from records.audit import AuditEvent, ChainReport, verify_chain
 from records.authz import Action, NewDossier, Principal, authorize, dossier_not_found
 from records.calendar import WorkingCalendar
-from records.errors import Conflict, InvalidInput
+from records.errors import Conflict, InvalidInput, TransitionRefused
 from records.identifiers import DossierCodeFormat, validate_owner_id
 from records.lifecycle import (
     Policy,
@@ -22,6 +22,7 @@ from records.lifecycle import (
     finished_late,
     is_overdue,
     open_dossier,
+    resolve_spec,
 )
 from records.model import (
     Dossier,
@@ -184,6 +185,12 @@ def transition_dossier(deps: RecordsDeps, who: Principal, code: str,
         procedure = _procedure(tx, dossier.procedure_code)
         outcome = apply_transition(dossier, request, actor=who, now=now, procedure=procedure,
                                    policy=_policy(tx, deps), history=tx.history(dossier.id))
+        spec = resolve_spec(request.name)
+        if spec.by_signing:
+            raise TransitionRefused("use_signing", "Thao tác này chỉ thực hiện được bằng chức "
+                                    "năng ký số kết quả.")
+        if spec.name == "submit_for_approval" and tx.result_of_dossier(dossier.id) is None:
+            raise TransitionRefused("no_draft_result", "Chưa có dự thảo kết quả để trình ký.")
         _check_staff(tx, request.handler, Role.HANDLER, dossier.agency_code, "handler")
         _check_staff(tx, request.signer, Role.SIGNER, dossier.agency_code, "signer")
         if not tx.update_dossier(outcome.dossier, expected_version=dossier.version):

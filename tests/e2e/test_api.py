@@ -52,6 +52,25 @@ def _open(api: Api, steps: int = 0) -> str:
     return code
 
 
+def _return(api: Api, code: str) -> None:
+    """Take a fresh land dossier all the way to ``returned``, each step by its owner."""
+    for name, actor, extra in [("complete_digitisation", "tiepnhan", {}),
+                               ("assign_handler", "tiepnhan", {"handler": "chuyenvien"})]:
+        _ok(api.move(api.login(actor), code, name, **extra))
+    result = _ok(api.client.post(f"/api/v1/dossiers/{code}/result",
+                                 headers=api.login("chuyenvien"),
+                                 json={"subject": "Cấp giấy chứng nhận",
+                                       "body": ["Cấp giấy chứng nhận."], "signer": "lanhdao"}),
+                 201)["code"]
+    _ok(api.move(api.login("chuyenvien"), code, "submit_for_approval", signer="lanhdao"))
+    for actor, stage in (("lanhdao", "sign"), ("vanthu", "seal")):
+        report = _ok(api.client.post(f"/api/v1/results/{stage}", headers=api.login(actor),
+                                     json={"codes": [result], "pin": "motcua-demo"}))
+        assert report["signed"] == 1, report
+    for name, actor in (("publish_result", "vanthu"), ("return_result", "tiepnhan")):
+        _ok(api.move(api.login(actor), code, name))
+
+
 def test_procedures_are_listed_with_their_components_in_order(api: Api) -> None:
     assert api.client.get("/api/v1/procedures").status_code == 401
     listed = _ok(api.client.get("/api/v1/procedures", headers=api.login("congdan")))
@@ -87,8 +106,8 @@ def test_the_whole_flow_each_step_by_its_owner(api: Api) -> None:
          "Đang xử lý"),
         ("chuyenvien", "submit_for_approval", {"signer": "lanhdao"}, "pending_approval",
          "Chờ phê duyệt"),
-        ("lanhdao", "sign", {}, "signed", "Đã ký số"),
-        ("vanthu", "seal", {}, "sealed", "Đã đóng dấu số"),
+    ]
+    last = [
         ("vanthu", "publish_result", {}, "result_ready", "Có kết quả, chờ trả"),
         ("tiepnhan", "return_result", {}, "returned", "Đã trả kết quả"),
     ]
@@ -103,11 +122,33 @@ def test_the_whole_flow_each_step_by_its_owner(api: Api) -> None:
     api.clock.advance(timedelta(days=1))  # the citizen brings the paper the next day
     who = {u: api.login(u) for u in ("tiepnhan", "chuyenvien", "congdan", "lanhdao", "vanthu")}
     for actor, name, extra, status, label in then:
+        if name == "submit_for_approval":  # the handler drafts the result first
+            drafted = _ok(api.client.post(f"/api/v1/dossiers/{code}/result", headers=who[
+                "chuyenvien"], json={"subject": "Về việc cấp Giấy chứng nhận", "body": [
+                    "Cấp Giấy chứng nhận quyền sử dụng đất thửa đất số 125."],
+                "signer": "lanhdao"}), 201)
+            assert (drafted["status"], drafted["code"]) == ("draft",
+                                                            "KQ-000.00.15.H40-2026-000001")
         view = _ok(api.move(who[actor], code, name, **extra))
         assert (view["status"], view["status_label"]) == (status, label), name
         assert view["history"][-1]["action"] == name
         if name == "supply_supplement":  # the clock restarts: 20 working days from Friday
             assert _at(view["due_at"]) == datetime(2026, 12, 18, 10, tzinfo=UTC)
+    # Signing and sealing go through the signing endpoints, never a bare transition.
+    refused = api.move(who["lanhdao"], code, "sign")
+    assert (refused.status_code, refused.json()["error"]["code"]) == (409, "use_signing")
+    for actor, stage, status, label in (("lanhdao", "sign", "signed", "Đã ký số"),
+                                        ("vanthu", "seal", "sealed", "Đã đóng dấu số")):
+        queue = _ok(api.client.get(f"/api/v1/results?stage={stage}", headers=who[actor]))
+        assert [r["code"] for r in queue] == ["KQ-000.00.15.H40-2026-000001"]
+        report = _ok(api.client.post(f"/api/v1/results/{stage}", headers=who[actor], json={
+            "codes": ["KQ-000.00.15.H40-2026-000001"], "pin": "motcua-demo"}))
+        assert (report["signed"], report["failed"]) == (1, 0), report
+        view = _ok(api.client.get(f"/api/v1/dossiers/{code}", headers=who[actor]))
+        assert (view["status"], view["status_label"]) == (status, label)
+    for actor, name, extra, status, label in last:
+        view = _ok(api.move(who[actor], code, name, **extra))
+        assert (view["status"], view["status_label"]) == (status, label), name
 
     assert (view["signer"], view["national_status_code"], view["overdue"]) == (
         "lanhdao", 10, False)
@@ -118,7 +159,9 @@ def test_the_whole_flow_each_step_by_its_owner(api: Api) -> None:
     assert len(history) == 10
     assert [(h["actor"], h["action"]) for h in history] == [
         ("tiepnhan", "receive_at_desk"),
-        *((actor, name) for actor, name, *_ in first + then)]
+        *((actor, name) for actor, name, *_ in first + then),
+        ("lanhdao", "sign"), ("vanthu", "seal"),
+        *((actor, name) for actor, name, *_ in last)]
     assert history[3]["comment"] == "Bổ sung trích đo địa chính."
     assert (history[4]["from_status"], history[4]["to_status"]) == (
         "supplement_requested", "in_review")
@@ -277,13 +320,7 @@ def test_a_dossier_past_its_due_time_is_overdue(api: Api) -> None:
     birth = _ok(api.create(clerk, procedure_code=BIRTH), 201)
     land = _open(api)
     done = _open(api)
-    returned_steps = [("complete_digitisation", "tiepnhan", {}),
-                      ("assign_handler", "tiepnhan", {"handler": "chuyenvien"}),
-                      ("submit_for_approval", "chuyenvien", {"signer": "lanhdao"}),
-                      ("sign", "lanhdao", {}), ("seal", "vanthu", {}),
-                      ("publish_result", "vanthu", {}), ("return_result", "tiepnhan", {})]
-    for name, actor, extra in returned_steps:
-        _ok(api.move(api.login(actor), done, name, **extra))
+    _return(api, done)
     assert _at(birth["due_at"]) == datetime(2026, 11, 20, 10, tzinfo=UTC)  # Friday 17:00
     assert _listed(api, clerk, "?overdue=true") == []
 

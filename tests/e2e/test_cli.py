@@ -79,4 +79,10 @@ def test_demo_runs_the_whole_flow(tmp_path: Path) -> None:
     assert summary["steps"][0] == "tiepnhan: receive_at_desk"
     assert summary["steps"][-1] == "tiepnhan: return_result"
     assert len(summary["steps"]) == 10
-    assert summary["audit"] == {"intact": True, "checked": 17}
+    assert tuple(summary["steps"][6:8]) == ("lanhdao: sign", "vanthu: seal")
+    assert summary["audit"]["intact"] is True
+    assert re.fullmatch(r"KQ-000\.00\.15\.H40-\d{4}-000001", summary["result_code"])
+    assert Path(summary["result_pdf"]).read_bytes().startswith(b"%PDF")
+    assert [(s["signer"], s["indication"], s["level"]) for s in summary["signatures"]] == [
+        ("Nguyễn Văn Hùng", "TOTAL-PASSED", "B-LT"),
+        ("Sở Nông nghiệp và Môi trường tỉnh Quảng Ninh", "TOTAL-PASSED", "B-LT")]

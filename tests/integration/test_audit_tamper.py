@@ -13,22 +13,42 @@ import pytest
 import sqlalchemy as sa
 
 from api.bootstrap import Services
-from api.demo import run_demo
+from api.demo import PROCEDURES, seed_demo
 from records.adapters.clock import ManualClock
 from records.audit import ChainProblem, ChainReport
 from records.authz import Principal
 from records.errors import Forbidden
+from records.lifecycle import TransitionRequest
 from records.model import Role
-from records.services import verify_audit
-from tests.fixtures.app import MOTCUA, cli_env, make_services
+from records.services import CreateDossier, create_dossier, transition_dossier, verify_audit
+from tests.fixtures.app import MOTCUA, cli_env, make_services, principal
 
 pytestmark = pytest.mark.integration
 
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 ADMIN = Principal(username="quantri", roles=frozenset({Role.ADMIN}))
-# run_demo writes 7 user.create entries, then the dossier's creation and its 9 steps.
-ENTRIES = 17
-MIDDLE = 13  # chuyenvien's submit_for_approval
+# seed_demo writes 7 user.create entries, 3 certificate.register and 1 seal.authorise;
+# then the dossier's creation and the 6 steps of STEPS.
+ENTRIES = 18
+MIDDLE = 15  # chuyenvien's request_supplement
+STEPS = (
+    ("tiepnhan", TransitionRequest(name="complete_digitisation")),
+    ("tiepnhan", TransitionRequest(name="assign_handler", handler="chuyenvien")),
+    ("chuyenvien", TransitionRequest(name="request_supplement", comment="Bổ sung trích đo.")),
+    ("congdan", TransitionRequest(name="supply_supplement")),
+    ("chuyenvien", TransitionRequest(name="request_fee", comment="Lệ phí cấp giấy.")),
+    ("tiepnhan", TransitionRequest(name="confirm_fee")),
+)
+
+
+def _write_chain(services: Services) -> None:
+    seed_demo(services)
+    view = create_dossier(services.records, principal(services, "tiepnhan"), CreateDossier(
+        procedure_code=PROCEDURES[0].code, applicant_id="022190001234",
+        applicant_name="Nguyễn Thị Hương"))
+    for actor, request in STEPS:
+        transition_dossier(services.records, principal(services, actor), view.dossier.code,
+                           request)
 
 
 @pytest.fixture(params=BACKENDS)
@@ -36,7 +56,7 @@ def demo_services(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Se
     url = request.getfixturevalue("postgres_db_url") if request.param == "postgres" else None
     services = make_services(tmp_path, url, clock=ManualClock(datetime(2026, 11, 19, 3,
                                                                        tzinfo=UTC)))
-    assert run_demo(services)["audit"] == {"intact": True, "checked": ENTRIES}
+    _write_chain(services)
     yield services
     services.close()
 
@@ -62,10 +82,11 @@ def test_untouched_chain_is_intact(demo_services: Services) -> None:
                                                  message="audit chain intact")
     with demo_services.engine.connect() as connection:
         actions = connection.execute(sa.text("SELECT action FROM audit_log WHERE seq IN "
-                                             "(1, 8, :m, 17) ORDER BY seq"), {"m": MIDDLE})
+                                             "(1, 12, :m, :n) ORDER BY seq"),
+                                     {"m": MIDDLE, "n": ENTRIES})
         assert actions.scalars().all() == ["user.create", "dossier.receive_at_desk",
-                                           "dossier.submit_for_approval",
-                                           "dossier.return_result"]
+                                           "dossier.request_supplement",
+                                           "dossier.confirm_fee"]
 
 
 @pytest.mark.parametrize(("column", "value"), [
@@ -101,7 +122,7 @@ def test_two_swapped_entries_are_reported_out_of_place(demo_services: Services) 
     with demo_services.engine.connect() as connection:
         moved = connection.execute(sa.text("SELECT action FROM audit_log WHERE seq = :s"),
                                    {"s": MIDDLE}).scalar_one()
-    assert moved == "dossier.sign"
+    assert moved == "dossier.supply_supplement"
     assert _found(demo_services) == (ChainProblem.REORDERED, MIDDLE)
 
 
@@ -131,15 +152,16 @@ def test_a_refused_verification_for_a_non_administrator(demo_services: Services)
 
 def _motcua(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(MOTCUA), *args], env=cli_env(data_dir), cwd=data_dir,
-                          capture_output=True, text=True, timeout=60, check=False)
+                          capture_output=True, text=True, timeout=180, check=False)
 
 
 def test_cli_audit_verify_passes_then_names_the_edited_entry(tmp_path: Path) -> None:
     demo = _motcua(tmp_path, "demo", "--json")
     assert demo.returncode == 0, demo.stderr
+    entries = json.loads(demo.stdout)["audit"]["checked"]
     intact = _motcua(tmp_path, "audit", "verify", "--json")
     assert (intact.returncode, json.loads(intact.stdout)) == (0, {
-        "intact": True, "checked": ENTRIES, "problem": None, "seq": None,
+        "intact": True, "checked": entries, "problem": None, "seq": None,
         "message": "audit chain intact"})
 
     engine = sa.create_engine(f"sqlite:///{tmp_path / 'motcua.db'}")

@@ -28,13 +28,29 @@ def test_development_runs_on_defaults(tmp_path: Path) -> None:
 def test_production_refuses_default_or_short_secrets(secret_key: str, audit_key: str,
                                                      named: str) -> None:
     with pytest.raises(ValidationError) as caught:
-        Settings(env="production", secret_key=secret_key, audit_key=audit_key)
+        Settings(env="production", secret_key=secret_key, audit_key=audit_key,
+                 **PRODUCTION_PKI)  # type: ignore[arg-type]
     assert named in str(caught.value)
 
 
-def test_production_starts_with_real_secrets() -> None:
-    settings = Settings(env="production", secret_key=STRONG, audit_key=STRONG + "y")
-    assert settings.env == "production"
+PRODUCTION_PKI = {"pki": "configured", "trust_anchors": [Path("/etc/motcua/root.pem")],
+                  "tsa_url": "http://tsa.example.vn"}
+
+
+def test_production_starts_with_real_secrets_and_a_real_pki() -> None:
+    settings = Settings(env="production", secret_key=STRONG, audit_key=STRONG + "y",
+                        **PRODUCTION_PKI)  # type: ignore[arg-type]
+    assert (settings.env, settings.pki) == ("production", "configured")
+
+
+def test_production_refuses_the_demo_pki() -> None:
+    with pytest.raises(ValidationError, match="MOTCUA_PKI=configured"):
+        Settings(env="production", secret_key=STRONG, audit_key=STRONG + "y")
+
+
+def test_a_configured_pki_needs_anchors_and_a_tsa() -> None:
+    with pytest.raises(ValidationError, match="MOTCUA_TRUST_ANCHORS and MOTCUA_TSA_URL"):
+        Settings(pki="configured", tsa_url="http://tsa.example.vn")
 
 
 def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
