@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse
 
 from api.bootstrap import Services
 from api.errors import install_error_handlers
-from api.routes import auth, documents, dossiers, results, system
+from api.routes import auth, documents, dossiers, results, system, verify
 
 __all__ = ["create_app"]
 
@@ -36,6 +36,7 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(dossiers.router)
     app.include_router(documents.router)
     app.include_router(results.router)
+    app.include_router(verify.router)
 
     @app.get("/", include_in_schema=False)
     def home() -> RedirectResponse:

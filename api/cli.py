@@ -36,6 +36,8 @@ audit_app = typer.Typer(help="The audit trail.", no_args_is_help=True)
 app.add_typer(dossier_app, name="dossier")
 app.add_typer(audit_app, name="audit")
 document_app = typer.Typer(help="Documents (tài liệu số hóa).", no_args_is_help=True)
+archive_app = typer.Typer(help="Long-term archive of sealed results.", no_args_is_help=True)
+app.add_typer(archive_app, name="archive")
 app.add_typer(document_app, name="document")
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
@@ -381,3 +383,50 @@ def document_show(
                            "attempts": job.attempts, "last_error": job.last_error} if job else None
     progress = f"{job.progress_done}/{job.progress_total} trang" if job else "-"
     _emit(payload, as_json, f"{view.version_id}  {view.version.status.value}  {progress}")
+
+
+@app.command()
+def verify(
+    file: Annotated[Path, typer.Argument(help="A signed PDF.", exists=True, dir_okay=False)],
+    as_json: JsonFlag = False,
+) -> None:
+    """Verify every signature of a PDF: signer, organisation, time, integrity, PAdES level,
+    and the ETSI EN 319 102-1 indication. Exit 0 only when all pass."""
+    from api.verification import report_payload
+    from signing import VerificationOutcome, verify_pdf
+
+    services = _services()
+    report = verify_pdf(file.read_bytes(), validation=services.trust.validation())
+    payload = report_payload(report)
+    lines = [report.message]
+    for s in payload["signatures"]:
+        lines.append(f"- {s['signer']} ({s['organisation']}): {s['label']}; ký lúc "
+                     f"{s['signing_time']}; {s['level'] or 'không phải PAdES'}; "
+                     f"{s['changes_after_label'] or ''}")
+    _emit(payload, as_json, "\n".join(lines))
+    if report.outcome is not VerificationOutcome.ALL_PASSED:
+        raise typer.Exit(code=1)
+
+
+@archive_app.command("extend")
+def archive_extend(
+    within_days: Annotated[int, typer.Option(
+        help="Extend results whose signing certificates expire within this many days.")
+    ] = 90,
+    code: Annotated[list[str] | None, typer.Option(
+        "--code", help="Extend these results whatever their certificates' expiry.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Add an archive timestamp (PAdES B-LTA) so that results verify after expiry."""
+    from datetime import timedelta
+
+    from records.results import extend_archives
+
+    done = extend_archives(_services().results, within=timedelta(days=within_days),
+                           codes=tuple(code or ()))
+    extended = [d.code for d in done if d.extended]
+    failed = [{"code": d.code, "message": d.message} for d in done if not d.extended]
+    _emit({"extended": extended, "failed": failed}, as_json,
+          f"Đã gia hạn lưu trữ {len(extended)} kết quả; lỗi {len(failed)}.")
+    if failed:
+        raise typer.Exit(code=1)

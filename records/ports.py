@@ -226,3 +226,7 @@ class SigningPort(Protocol):
 
     def apply_seal(self, pdf: bytes, *, certificate: CertificateRecord, secret: str | None,
                    page: int, box: tuple[float, float, float, float]) -> bytes: ...
+
+    def extend_archive(self, pdf: bytes) -> bytes:
+        """Add validation data and an archive timestamp (PAdES B-LTA)."""
+        ...

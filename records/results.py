@@ -33,11 +33,14 @@ from records.ports import BlobStore, Clock, DraftInput, ResultRenderer, SigningP
 from records.repository import RecordsSession, RecordsStore
 
 __all__ = [
+    "ArchiveExtension",
     "BatchItem",
     "DraftRequest",
+    "PublicResult",
     "ResultDeps",
     "ResultFile",
     "draft_result",
+    "extend_archives",
     "open_result",
     "public_result",
     "queue",
@@ -343,14 +346,25 @@ def _retain(deps: ResultDeps, code: str) -> None:
         deps.blobs.retain(result.blob_sha256, deps.clock.now() + deps.retention)
 
 
-def public_result(deps: ResultDeps, code: str, digest: str) -> Result:
-    """A result as the public verification page shows it: only with the right digest."""
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PublicResult:
+    result: Result
+    agency_name: str
+
+
+def public_result(deps: ResultDeps, code: str, digest: str) -> PublicResult:
+    """A result as the public verification page shows it: only with the right digest, and
+    only once sealed (a draft is nobody's business)."""
     with deps.store.session() as tx:
         result = tx.get_result(code)
-        if result is None or not hmac.compare_digest(result.digest, digest.strip()):
-            raise result_not_found()
+        if (result is None or not hmac.compare_digest(result.digest, digest.strip())
+                or result.status not in (ResultStatus.SEALED, ResultStatus.ISSUED)):
+            raise NotFound("result_not_found", "Không tìm thấy kết quả, hoặc mã xác minh "
+                           "không đúng.")
+        dossier = tx.get_dossier_by_id(result.dossier_id)
+        agency = tx.get_agency(dossier.agency_code) if dossier else None
         _audit(tx, deps, "public", "result.public_check", code)
-        return result
+        return PublicResult(result=result, agency_name=agency.name if agency else "")
 
 
 def queue(deps: ResultDeps, who: Principal, stage: str) -> list[Result]:
@@ -402,3 +416,50 @@ def open_result(deps: ResultDeps, who: Principal, *, dossier_code: str | None = 
         _audit(tx, deps, who.username, "result.download", result.code,
                sha256=result.blob_sha256)
         return ResultFile(result=result, dossier_code=dossier.code, sha256=result.blob_sha256)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ArchiveExtension:
+    code: str
+    expires: datetime
+    extended: bool
+    message: str = ""
+
+
+def extend_archives(deps: ResultDeps, *, within: timedelta,
+                    codes: Sequence[str] = ()) -> list[ArchiveExtension]:
+    """Add an archive timestamp (PAdES B-LTA) to sealed results whose signing certificates
+    expire within ``within`` (or to ``codes``), so that they still verify after expiry.
+
+    The operator's job (``motcua archive extend``): it runs on the server, as the system.
+    """
+    now = deps.clock.now()
+    with deps.store.session(readonly=True) as tx:
+        candidates = []
+        for result in tx.results_in(frozenset({ResultStatus.SEALED, ResultStatus.ISSUED})):
+            if codes and result.code not in codes:
+                continue
+            certificates = [tx.get_certificate(result.seal_certificate_id)
+                            if result.seal_certificate_id else None]
+            certificates += tx.certificates(owner_username=result.signed_by or "")
+            expiries = [c.not_after for c in certificates if c is not None]
+            expires = min(expiries) if expiries else now
+            if codes or expires <= now + within:
+                candidates.append((result, expires))
+    done = []
+    for result, expires in candidates:
+        try:
+            extended = deps.signing.extend_archive(deps.blobs.get(result.blob_sha256))
+        except DomainError as exc:
+            done.append(ArchiveExtension(code=result.code, expires=expires, extended=False,
+                                         message=exc.message))
+            continue
+        ref = deps.blobs.put(extended)
+        with deps.store.session() as tx:
+            if tx.update_result(replace(result, blob_sha256=ref.sha256),
+                                expected_status=result.status):
+                _audit(tx, deps, "system", "result.archive_extend", result.code,
+                       sha256=ref.sha256, previous=result.blob_sha256)
+        deps.blobs.retain(ref.sha256, now + deps.retention)
+        done.append(ArchiveExtension(code=result.code, expires=expires, extended=True))
+    return done

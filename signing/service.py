@@ -21,6 +21,7 @@ from records.errors import InvalidInput
 from records.model import CertificateKind, CertificateRecord
 from records.ports import DraftInput, RenderedDraft
 from signing.appearance import PersonalAppearance, SealAppearance
+from signing.archive import extend_archive
 from signing.checks import Purpose, check_signing_certificate
 from signing.credentials import Credential, load_pkcs12, open_pkcs11
 from signing.demo_pki import DemoPki
@@ -130,6 +131,10 @@ class PadesService:
         finally:
             if certificate.store == "pkcs11":
                 credential.close()
+
+    def extend_archive(self, pdf: bytes) -> bytes:
+        return extend_archive(pdf, timestamper=self._timestamper(),
+                              validation=self._validation())
 
 
 class DemoTrust:

@@ -108,6 +108,11 @@ class ResultRows:
                    _R.status == status.value).order_by(_R.id).limit(limit))
         return [_result(r) for r in rows]
 
+    def results_in(self, statuses: frozenset[ResultStatus]) -> list[Result]:
+        rows = self._c.execute(select(t.results).where(
+            _R.status.in_([s.value for s in statuses])).order_by(_R.id))
+        return [_result(r) for r in rows]
+
     def update_result(self, result: Result, *, expected_status: ResultStatus) -> bool:
         """Write ``result`` if it is still in ``expected_status``: a second signing of the
         same result, by a double click or a parallel batch, changes nothing."""
