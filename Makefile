@@ -44,6 +44,7 @@ run: setup
 	@echo "  vanthu     văn thư giữ con dấu thứ hai"
 	@echo "  quantri    quản trị hệ thống"
 	@echo "  congdan    công dân Nguyễn Thị Hương (022190001234)"
+	@echo "Mã PIN ký số demo (lanhdao, vanthu): motcua-demo"
 	@echo ""
 	$(BIN)/motcua serve --host $(HOST) --port $(PORT)
 
