@@ -7,6 +7,7 @@ implements ``records.ports.SigningPort``; the composition root builds them once.
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
@@ -142,6 +143,9 @@ class DemoTrust:
     default): trust the demo root, use its CRLs offline, timestamp in-process."""
 
     def __init__(self, directory: Path, *, clock: Callable[[], datetime]) -> None:
+        # The demo PKI validates offline on purpose (its CRLs are given, never fetched):
+        # pyHanko's warning about that on every signature is noise here.
+        logging.getLogger("pyhanko.sign.signers.pdf_signer").setLevel(logging.ERROR)
         self._directory = directory
         self._clock = clock
         self._pki: DemoPki | None = None
