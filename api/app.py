@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse
 
 from api.bootstrap import Services
 from api.errors import install_error_handlers
-from api.routes import auth, documents, dossiers, results, system, verify
+from api.routes import auth, documents, dossiers, results, reuse, system, verify
 
 __all__ = ["create_app"]
 
@@ -19,7 +19,7 @@ def create_app(services: Services) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         # The embedded runner works inside the service: it resumes what a crash left.
-        services.runner.start()
+        services.start_background()
         yield
         services.close()
 
@@ -37,6 +37,7 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(documents.router)
     app.include_router(results.router)
     app.include_router(verify.router)
+    app.include_router(reuse.router)
 
     @app.get("/", include_in_schema=False)
     def home() -> RedirectResponse:

@@ -20,6 +20,7 @@ from records.accounts import AccountsDeps
 from records.adapters.blob_fs import FilesystemBlobStore
 from records.adapters.blob_s3 import S3BlobStore
 from records.adapters.clock import SystemClock
+from records.adapters.indexer import OutboxPublisher
 from records.adapters.jobs_celery import CeleryJobRunner, make_celery_app
 from records.adapters.jobs_local import LocalJobRunner
 from records.adapters.passwords import Argon2PasswordHasher
@@ -29,10 +30,12 @@ from records.adapters.sql import (
     create_engine_for,
     upgrade_schema,
 )
+from records.agency import AgencyDeps
 from records.documents import OCR_JOB, DocumentDeps
 from records.identifiers import DossierCodeFormat
+from records.indexing import SearchDeps
 from records.jobs import JobDeps, JobRunner, run_job
-from records.ports import BlobStore, Clock
+from records.ports import BlobStore, Clock, SearchIndex
 from records.results import ResultDeps
 from records.services import RecordsDeps
 from signing.service import ConfiguredTrust, DemoTrust, PadesService, ResultTemplate
@@ -53,8 +56,17 @@ class Services:
     documents: DocumentDeps
     results: ResultDeps
     trust: DemoTrust | ConfiguredTrust
+    search: SearchDeps
+    agency: AgencyDeps
+    indexer: OutboxPublisher
+
+    def start_background(self) -> None:
+        """The embedded job runner and the indexer, inside the service process."""
+        self.runner.start()
+        self.indexer.start()
 
     def close(self) -> None:
+        self.indexer.stop()
         self.runner.stop()
         self.engine.dispose()
 
@@ -75,6 +87,17 @@ def _runner(settings: Settings, jobs: JobDeps) -> JobRunner:
         return CeleryJobRunner(app)
     return LocalJobRunner(jobs, workers=settings.job_workers,
                           poll_seconds=settings.job_poll_seconds)
+
+
+def _search_index(settings: Settings) -> SearchIndex:
+    if settings.search_backend == "elastic":
+        from elasticsearch import Elasticsearch
+        from search.elastic_index import ElasticIndex
+
+        return ElasticIndex(Elasticsearch(settings.elastic_url), settings.elastic_alias)
+    from search.tantivy_index import TantivyIndex
+
+    return TantivyIndex(settings.data_dir / "index")
 
 
 def _trust(settings: Settings, clock: Clock) -> DemoTrust | ConfiguredTrust:
@@ -102,7 +125,7 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None,
                                   memory_cost=settings.password_memory_kib)
     blobs = _blob_store(settings)
     digitise_deps = DigitiseDeps(
-        store=store, blobs=blobs, work_dir=settings.data_dir / "work",
+        store=store, blobs=blobs, clock=clock, work_dir=settings.data_dir / "work",
         options=OcrOptions(jobs=settings.ocr_jobs,
                            review_threshold=settings.ocr_review_threshold),
         timeout_s=settings.ocr_timeout_seconds, memory_bytes=settings.ocr_memory_mib << 20)
@@ -122,9 +145,13 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None,
                             hashlib.sha256).digest(),
         public_base_url=settings.public_base_url,
         retention=timedelta(days=365 * settings.result_retention_years))
+    search = SearchDeps(store=store, clock=clock, index=_search_index(settings))
     return Services(
         settings=settings,
         results=results,
+        search=search,
+        agency=AgencyDeps(store=store, clock=clock, audit_key=audit_key),
+        indexer=OutboxPublisher(search),
         trust=trust,
         engine=engine,
         clock=clock,

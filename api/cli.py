@@ -255,6 +255,7 @@ def worker(
 
     services = _services()
     runner = services.runner
+    services.indexer.start()
     if isinstance(runner, CeleryJobRunner):
         sweeper = Sweeper(services.jobs, runner)
         sweeper.start()
@@ -344,6 +345,9 @@ def ingest(
             services.runner.wait_for(job_ids, timeout=timeout)
         else:
             _wait_for_workers(services, job_ids, timeout)
+        from records.indexing import publish_outbox
+
+        publish_outbox(services.search)
     shown = [get_document(services.documents, who, d.document.doc_code) for d in documents]
     payload = {"dossier_code": view.dossier.code,
                "documents": [_document_payload(d) for d in shown]}
@@ -430,3 +434,41 @@ def archive_extend(
           f"Đã gia hạn lưu trữ {len(extended)} kết quả; lỗi {len(failed)}.")
     if failed:
         raise typer.Exit(code=1)
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="Words, with or without diacritics.")] = "",
+    owner: Annotated[str | None, typer.Option(help="Only this owner's papers.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=100)] = 20,
+    as_json: JsonFlag = False,
+) -> None:
+    """Search digitised papers and results (as the operator: everything)."""
+    from records.indexing import publish_outbox
+    from records.indexing import search as search_index
+    from records.ports import SearchQuery
+
+    services = _services()
+    publish_outbox(services.search)  # what was committed is searchable before we look
+    try:
+        page = search_index(services.search, OPERATOR, SearchQuery(text=query, owner_id=owner,
+                                                                   limit=limit))
+    except DomainError as exc:
+        _fail(exc, as_json)
+    payload = {"total": page.total, "hits": [{
+        "doc_id": h.doc_id, "kind": h.document.kind, "dossier_code": h.document.dossier_code,
+        "owner_id": h.document.owner_id, "document_type": h.document.document_type,
+        "title": h.document.title, "score": round(h.score, 3), "snippet": h.snippet,
+    } for h in page.hits]}
+    _emit(payload, as_json, "\n".join(
+        [f"{page.total} kết quả"] + [f"- {h.document.dossier_code}  {h.document.title}: "
+                                     f"{h.snippet}" for h in page.hits]))
+
+
+@app.command()
+def reindex(as_json: JsonFlag = False) -> None:
+    """Rebuild the search index from the records (the old one serves until the swap)."""
+    from records.indexing import rebuild_index
+
+    count = rebuild_index(_services().search)
+    _emit({"indexed": count}, as_json, f"Đã lập chỉ mục lại {count} tài liệu.")

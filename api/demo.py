@@ -24,6 +24,7 @@ from records.authz import Principal
 from records.certificates import CertificateDeps, grant_seal_authorisation, register_certificate
 from records.documents import Upload, add_document
 from records.errors import DomainError
+from records.indexing import publish_outbox
 from records.lifecycle import TransitionRequest
 from records.model import Agency, Branch, CertificateKind, Procedure, RequiredComponent, Role
 from records.repository import RecordsSession
@@ -272,6 +273,7 @@ def run_demo(services: Services, scans: list[Path] | None = None) -> dict[str, A
     result_pdf = exports / f"{sealed.result.code}.pdf"
     result_pdf.write_bytes(services.blobs.get(sealed.sha256))
     report = verify_pdf(result_pdf.read_bytes(), validation=services.trust.validation())
+    publish_outbox(services.search)  # the demo's papers are searchable when it returns
     audit = verify_audit(services.records, people["quantri"])
     return {
         "dossier_code": code,

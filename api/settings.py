@@ -57,6 +57,10 @@ class Settings(BaseSettings):
     revocation_soft_fail: bool = False
     result_retention_years: int = Field(default=10, ge=1, le=100)
 
+    search_backend: Literal["tantivy", "elastic"] = "tantivy"
+    elastic_url: str = "http://127.0.0.1:9200"
+    elastic_alias: str = "motcua-documents"
+
     secret_key: str = DEV_SECRET
     audit_key: str = DEV_SECRET
     token_ttl_minutes: int = Field(default=480, ge=5, le=24 * 60)

@@ -23,9 +23,10 @@ from typing import TypeVar
 from ocr_pipeline.engine import OcrOptions, OcrOutcome, extract_text, make_archival_pdf
 from ocr_pipeline.isolation import run_isolated
 from ocr_pipeline.suggest import suggest_metadata
+from records.datastore import on_document_ready
 from records.jobs import JobContext, TransientJobError
 from records.model import DocumentVersion, PageText, VersionStatus
-from records.ports import BlobStore, BlobStoreUnavailable
+from records.ports import BlobStore, BlobStoreUnavailable, Clock
 from records.repository import RecordsStore
 
 __all__ = ["DigitiseDeps", "FileProgress", "digitise"]
@@ -39,6 +40,7 @@ T = TypeVar("T")
 class DigitiseDeps:
     store: RecordsStore
     blobs: BlobStore
+    clock: Clock
     options: OcrOptions
     work_dir: Path
     timeout_s: float = 1800.0
@@ -109,6 +111,7 @@ def _record(deps: DigitiseDeps, version: DocumentVersion, *, archival: str,
                                page_count=len(pages), ocr_confidence=mean, signed=signed,
                                suggested=suggestion,
                                resolution_dpi=version.resolution_dpi)
+        on_document_ready(tx, version.document_id, deps.clock.now())
 
 
 def _reuse_identical(deps: DigitiseDeps, version: DocumentVersion) -> bool:
@@ -130,6 +133,7 @@ def _reuse_identical(deps: DigitiseDeps, version: DocumentVersion) -> bool:
                                ocr_confidence=done[0].ocr_confidence, signed=done[0].signed,
                                suggested=tx.suggested(*found),
                                resolution_dpi=version.resolution_dpi)
+        on_document_ready(tx, version.document_id, deps.clock.now())
     return True
 
 

@@ -33,6 +33,8 @@ __all__ = [
     "ReuseStatus",
     "Role",
     "SealAuthorisation",
+    "StoreItem",
+    "StoreStatus",
     "StoredFile",
     "VersionStatus",
 ]
@@ -247,6 +249,7 @@ class Document:
     issuer: str | None = None
     copy_kind: CopyKind = CopyKind.COPY
     reuse_status: ReuseStatus = ReuseStatus.NEW
+    reuse_source: str | None = None  # the store item's ref a reused paper came from
     retention_years: int | None = None  # None: permanent
     versions: tuple[DocumentVersion, ...] = field(default=())
 
@@ -289,6 +292,36 @@ class Result:
     sealed_by: str | None = None
     sealed_at: datetime | None = None
     seal_certificate_id: int | None = None
+
+
+class StoreStatus(StrEnum):
+    VALID = "valid"
+    REVOKED = "revoked"
+    SUPERSEDED = "superseded"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class StoreItem:
+    """A paper or e-result the state holds for its owner, offered for reuse while valid
+    [Decree 45/2020 Art. 16 as amended: the electronic data store]."""
+
+    id: int
+    owner_id: str
+    kind: str  # "document" | "result"
+    ref: str  # the document's doc_code or the result's code
+    document_type: str
+    title: str
+    source_dossier: str
+    status: StoreStatus
+    created_at: datetime
+    issuer: str = ""
+    number: str | None = None
+    issue_date: date | None = None
+    expiry_date: date | None = None
+
+    def reusable(self, on: date) -> bool:
+        return self.status is StoreStatus.VALID and (self.expiry_date is None
+                                                     or self.expiry_date >= on)
 
 
 class CertificateKind(StrEnum):

@@ -8,7 +8,7 @@ suite under ``tests/contract`` that both pass.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import Enum
@@ -25,10 +25,16 @@ __all__ = [
     "BlobStoreUnavailable",
     "Clock",
     "DraftInput",
+    "IndexedDocument",
     "PasswordHasher",
     "RenderedDraft",
     "ResultRenderer",
     "RetentionOutcome",
+    "SearchHit",
+    "SearchIndex",
+    "SearchPage",
+    "SearchQuery",
+    "SearchScope",
     "SigningPort",
     "UploadFacts",
     "UploadInspector",
@@ -230,3 +236,92 @@ class SigningPort(Protocol):
     def extend_archive(self, pdf: bytes) -> bytes:
         """Add validation data and an archive timestamp (PAdES B-LTA)."""
         ...
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class IndexedDocument:
+    """What the search index holds of a digitised paper or an e-result (derived data).
+
+    ``version`` only grows: a write carrying a lower version than the stored one is ignored
+    (an out-of-order, stale write never overwrites a newer one).
+    """
+
+    doc_id: str  # "document:{doc_code}" or "result:{code}"
+    version: int
+    kind: str  # "document" | "result"
+    owner_id: str
+    dossier_code: str
+    procedure_code: str
+    document_type: str
+    status: str
+    branch_code: str
+    agency_code: str
+    created_at: datetime
+    issued: date | None
+    title: str
+    text: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SearchScope:
+    """Whose documents the asker may see: those matching ANY set (None: everyone's)."""
+
+    branch_codes: frozenset[str] = frozenset()
+    agency_codes: frozenset[str] = frozenset()
+    owner_ids: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SearchQuery:
+    text: str = ""  # Vietnamese, with or without diacritics; empty: filters only
+    scope: SearchScope | None = None
+    owner_id: str | None = None
+    procedure_code: str | None = None
+    document_type: str | None = None
+    kind: str | None = None
+    status: str | None = None
+    branch_code: str | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    limit: int = 20
+    offset: int = 0
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SearchHit:
+    doc_id: str
+    score: float
+    document: IndexedDocument
+    snippet: str  # a fragment of the text with the matches in <mark>…</mark>, HTML-escaped
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SearchPage:
+    total: int  # matches the asker may see, never more
+    hits: tuple[SearchHit, ...]
+
+
+class SearchIndex(Protocol):
+    """Full-text search over documents and results, Vietnamese-aware.
+
+    Contract: text is normalised to NFC at index and query time; a query typed without
+    diacritics finds text with them ("dat" finds "đất", "nguyen thi huong" finds "Nguyễn Thị
+    Hương", đ folds to d) while an accented query ranks exact accents first; the scope and
+    filters are applied inside the engine, so ``total`` and hits never include anything
+    outside the scope; query syntax characters are treated as text, never as operators; an
+    empty or over-long query is a valid query (filters only / truncated), never an error;
+    ``upsert`` ignores a document whose ``version`` is lower than the stored one;
+    ``rebuild`` replaces the whole index so that readers see either the old or the new one.
+    """
+
+    def upsert(self, documents: Sequence[IndexedDocument]) -> None: ...
+
+    def delete(self, doc_ids: Sequence[str]) -> None: ...
+
+    def search(self, query: SearchQuery) -> SearchPage: ...
+
+    def get(self, doc_id: str) -> IndexedDocument | None: ...
+
+    def count(self) -> int: ...
+
+    def rebuild(self, documents: Iterable[IndexedDocument]) -> None: ...

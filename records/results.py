@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from records.audit import AuditEvent
 from records.authz import Action, Principal, authorize, can_see
 from records.calendar import VN_TZ, WorkingCalendar
+from records.datastore import on_result_sealed
 from records.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from records.lifecycle import Policy, TransitionOutcome, TransitionRequest, apply_transition
 from records.model import (
@@ -219,6 +220,8 @@ def _one(deps: ResultDeps, who: Principal, code: str, *, expected: ResultStatus,
             if not tx.update_dossier(outcome.dossier, expected_version=dossier.version):
                 raise Conflict("stale_dossier", "Hồ sơ vừa được người khác cập nhật.")
             tx.add_history(outcome.entry)
+            if transition == "seal":
+                on_result_sealed(tx, code, now)
             _audit(tx, deps, who.username, action, code, dossier=dossier.code,
                    sha256=ref.sha256)
         return BatchItem(code=code, ok=True)

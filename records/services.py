@@ -12,6 +12,7 @@ from datetime import datetime
 from records.audit import AuditEvent, ChainReport, verify_chain
 from records.authz import Action, NewDossier, Principal, authorize, dossier_not_found
 from records.calendar import WorkingCalendar
+from records.datastore import on_result_returned
 from records.errors import Conflict, InvalidInput, TransitionRefused
 from records.identifiers import DossierCodeFormat, validate_owner_id
 from records.lifecycle import (
@@ -197,6 +198,8 @@ def transition_dossier(deps: RecordsDeps, who: Principal, code: str,
             raise Conflict("stale_dossier", "Hồ sơ vừa được người khác cập nhật, vui lòng tải "
                            "lại và thử lại.")
         _record(tx, deps, now, outcome, code)
+        if spec.name == "return_result":
+            on_result_returned(tx, dossier.id, now)
         return _view(tx, outcome.dossier, procedure, now)
 
 

@@ -154,17 +154,19 @@ class DemoTrust:
 
     def pki(self) -> DemoPki:
         with self._lock:
-            if self._pki is None:
-                self._pki = DemoPki.load(self._directory)
             now = self._clock()
-            # The demo CA issues CRLs valid for a week: issue fresh ones daily.
-            if self._refreshed is None or now - self._refreshed > timedelta(hours=12):
+            # The demo CA issues CRLs valid for a week: issue fresh ones twice a day. Reload
+            # first, so that a revocation recorded meanwhile is not undone by a stale copy.
+            if self._pki is None or self._refreshed is None or abs(
+                    now - self._refreshed) > timedelta(hours=12):
+                self._pki = DemoPki.load(self._directory)
                 self._pki.refresh_crls(now)
                 self._refreshed = now
             return self._pki
 
     def validation(self) -> ValidationSetup:
-        return self.pki().validation_setup()
+        # Validate at the service's clock, the one the CRLs and timestamps speak for.
+        return self.pki().validation_setup(moment=self._clock())
 
     def timestamper(self) -> TimeStamper:
         return make_timestamper(self.pki().tsa_config(clock=self._clock))

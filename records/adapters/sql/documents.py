@@ -25,8 +25,8 @@ __all__ = ["DocumentRows"]
 
 _D, _V, _F, _P = t.documents.c, t.document_versions.c, t.document_files.c, t.document_pages.c
 _DOC_FIELDS = ("dossier_id", "doc_code", "component_code", "document_type", "owner_id",
-               "title", "number", "issue_date", "issuer", "retention_years", "created_at",
-               "created_by")
+               "title", "number", "issue_date", "issuer", "retention_years", "reuse_source",
+               "created_at", "created_by")
 
 
 class DocumentRows:

@@ -191,6 +191,7 @@ documents = Table(
     Column("copy_kind", String(20), nullable=False),
     Column("reuse_status", String(30), nullable=False),
     Column("retention_years", Integer),
+    Column("reuse_source", String(120)),  # the store item a reused paper came from
     Column("created_at", UtcDateTime, nullable=False),
     Column("created_by", String(80), nullable=False),
 )
@@ -354,6 +355,44 @@ jobs = Table(
     # The blob an attempt is about to store: a later attempt removes it if it was orphaned.
     Column("pending_output", String(64)),
     Index("ix_jobs_state_not_before", "state", "not_before"),
+)
+
+# The transactional outbox: written in the same transaction as the records it names, read by
+# the indexer after the commit. The search index is derived data, rebuilt from the records.
+outbox = Table(
+    "outbox", metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+           autoincrement=True),
+    Column("doc_id", String(160), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("processed_at", UtcDateTime),
+    Index("ix_outbox_pending", "processed_at", "id"),
+)
+
+# The citizen's electronic data store (kho quản lý dữ liệu điện tử) [Decree 45/2020 Art. 16].
+store_items = Table(
+    "store_items", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("owner_id", String(13), nullable=False),
+    Column("kind", String(20), nullable=False),  # document | result
+    Column("ref", String(120), nullable=False, unique=True),  # doc_code or result code
+    Column("document_type", String(80), nullable=False),
+    Column("title", String(500), nullable=False),
+    Column("issuer", String(300), nullable=False, default=""),
+    Column("number", String(100)),
+    Column("issue_date", Date),
+    Column("expiry_date", Date),
+    Column("source_dossier", String(60), nullable=False),
+    Column("status", String(20), nullable=False),  # valid | revoked | superseded
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_store_items_owner_type", "owner_id", "document_type", "status"),
+)
+
+# Which procedures an agency client may query reusable documents for.
+agency_scopes = Table(
+    "agency_scopes", metadata,
+    Column("username", String(80), ForeignKey("users.username"), primary_key=True),
+    Column("procedure_code", String(40), ForeignKey("procedures.code"), primary_key=True),
 )
 
 # One row: the chain's last seq and hash. Appenders lock it, which serialises the chain.
