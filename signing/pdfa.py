@@ -222,4 +222,5 @@ def _save_kwargs() -> dict[str, Any]:
 def _validate(pdf: bytes) -> None:
     report = validate_written(io.BytesIO(pdf), "2b", save_kwargs=_save_kwargs())
     if not report.passed:
-        raise PdfaConversionError(report.summary())
+        details = "; ".join(f"{f.rule} {f.message} ({f.where})" for f in report.violations)
+        raise PdfaConversionError(f"{report.summary()}: {details}")
