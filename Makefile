@@ -49,7 +49,7 @@ run: setup
 	$(BIN)/motcua serve --host $(HOST) --port $(PORT)
 
 lint: setup
-	$(BIN)/ruff check records signing ocr_pipeline search api tests $(wildcard bench)
+	$(BIN)/ruff check --no-cache records signing ocr_pipeline search api tests $(wildcard bench)
 	$(BIN)/mypy
 
 test: setup lint

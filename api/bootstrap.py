@@ -92,6 +92,7 @@ def _runner(settings: Settings, jobs: JobDeps) -> JobRunner:
 def _search_index(settings: Settings) -> SearchIndex:
     if settings.search_backend == "elastic":
         from elasticsearch import Elasticsearch
+
         from search.elastic_index import ElasticIndex
 
         return ElasticIndex(Elasticsearch(settings.elastic_url), settings.elastic_alias)

@@ -31,6 +31,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -223,7 +224,7 @@ def main() -> None:
     try:
         for count in sizes:
             folder = work / f"tantivy-{count}"
-            rows += bench("tantivy", lambda f=folder: TantivyIndex(f), count, args.seed,
+            rows += bench("tantivy", partial(TantivyIndex, folder), count, args.seed,
                           args.queries)
             size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
             print(f"# tantivy {count:,} docs: {size / 2**20:,.0f} MiB on disk", file=sys.stderr)
@@ -234,7 +235,7 @@ def main() -> None:
 
                 client = Elasticsearch(args.elastic, request_timeout=600)
                 alias = f"motcua-bench-{count}"
-                rows += bench("elastic", lambda c=client, a=alias: ElasticIndex(c, a), count,
+                rows += bench("elastic", partial(ElasticIndex, client, alias), count,
                               args.seed, args.queries)
                 for name in client.indices.get(index=f"{alias}-*"):
                     client.indices.delete(index=name)
