@@ -112,6 +112,8 @@ class DossierPublic(BaseModel):
     finished_late: bool
     handler: str | None
     signer: str | None
+    papers_scanned: int
+    papers_reused: int
     history: list[HistoryPublic]
 
     @classmethod
@@ -126,6 +128,7 @@ class DossierPublic(BaseModel):
             received_at=d.received_at, due_at=d.due_at, extended=d.extended_at is not None,
             finished_at=d.finished_at, overdue=view.overdue,
             finished_late=view.finished_late, handler=d.handler, signer=d.signer,
+            papers_scanned=view.papers_scanned, papers_reused=view.papers_reused,
             history=[HistoryPublic(at=h.at, actor=h.actor, action=h.action,
                                    from_status=h.from_status, to_status=h.to_status,
                                    comment=h.comment) for h in view.history],

@@ -14,7 +14,7 @@ from records.authz import Action, Principal, authorize, can_see
 from records.calendar import VN_TZ
 from records.datastore import on_document_ready
 from records.documents import DocumentDeps, DocumentView, get_document
-from records.errors import InvalidInput, NotFound
+from records.errors import Conflict, InvalidInput, NotFound
 from records.model import (
     CopyKind,
     Document,
@@ -25,7 +25,7 @@ from records.model import (
     VersionStatus,
 )
 
-__all__ = ["ReuseSuggestion", "attach_reused", "reuse_counts", "reuse_suggestions"]
+__all__ = ["ReuseSuggestion", "attach_reused", "reuse_suggestions"]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -87,6 +87,10 @@ def attach_reused(deps: DocumentDeps, who: Principal, dossier_code: str, compone
         if item.document_type != component.document_type:
             raise InvalidInput("wrong_document_type", "Giấy tờ này không đúng loại mà thành "
                                "phần hồ sơ yêu cầu.", field="item_id")
+        present = tx.documents_of(dossier.id)
+        if item.ref in {d.reuse_source for d in present} | {d.doc_code for d in present}:
+            raise Conflict("already_attached", "Giấy tờ này đã có trong hồ sơ.",
+                           field="item_id")
         if item.kind == "document":
             source = tx.get_document(item.ref)
             version = _reused_version(source, item)
@@ -129,8 +133,3 @@ def attach_reused(deps: DocumentDeps, who: Principal, dossier_code: str, compone
         code = document.doc_code
     return get_document(deps, who, code)
 
-
-def reuse_counts(documents: list[Document]) -> tuple[int, int]:
-    """(scanned, reused) papers of a dossier, for its view and the statistics."""
-    reused = sum(d.reuse_status is not ReuseStatus.NEW for d in documents)
-    return len(documents) - reused, reused

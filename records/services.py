@@ -32,6 +32,7 @@ from records.model import (
     Person,
     PersonKind,
     Procedure,
+    ReuseStatus,
     Role,
 )
 from records.ports import Clock
@@ -87,6 +88,8 @@ class DossierView:
     staff_label: str
     citizen_label: str
     national_code: int | None
+    papers_scanned: int = 0
+    papers_reused: int = 0  # attached from the data store instead of scanned again
 
 
 def _policy(tx: RecordsSession, deps: RecordsDeps) -> Policy:
@@ -209,10 +212,13 @@ def _view(tx: RecordsSession, dossier: Dossier, procedure: Procedure,
     applicant = tx.get_person(dossier.applicant_id)
     if applicant is None:  # the foreign key makes this a broken database, not a user error
         raise RuntimeError(f"dossier {dossier.code} has no applicant record")
+    documents = tx.documents_of(dossier.id)
+    reused = sum(d.reuse_status is not ReuseStatus.NEW for d in documents)
     return DossierView(dossier=dossier, procedure=procedure, applicant=applicant,
                        history=tuple(tx.history(dossier.id)), overdue=is_overdue(dossier, now),
                        finished_late=finished_late(dossier), staff_label=state.staff_label,
-                       citizen_label=state.citizen_label, national_code=state.national_code)
+                       citizen_label=state.citizen_label, national_code=state.national_code,
+                       papers_scanned=len(documents) - reused, papers_reused=reused)
 
 
 def get_dossier(deps: RecordsDeps, who: Principal, code: str) -> DossierView:

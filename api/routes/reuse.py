@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi import Path as PathParam
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field
 
 from api.deps import AppServices, CurrentUser
 from api.routes.documents import DocumentPublic
@@ -59,8 +59,8 @@ def search_archive(
     document_type: Annotated[str | None, Query(alias="type", max_length=80)] = None,
     status: Annotated[str | None, Query(max_length=20)] = None,
     branch: Annotated[str | None, Query(max_length=40)] = None,
-    created_from: Annotated[datetime | None, Query(alias="from")] = None,
-    created_to: Annotated[datetime | None, Query(alias="to")] = None,
+    created_from: Annotated[AwareDatetime | None, Query(alias="from")] = None,
+    created_to: Annotated[AwareDatetime | None, Query(alias="to")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Annotated[int, Query(ge=0, le=10_000)] = 0,
 ) -> SearchPublic:
@@ -71,8 +71,9 @@ def search_archive(
         status=status, branch_code=branch, created_from=created_from, created_to=created_to,
         limit=limit, offset=offset))
     lag = index_lag(services.search)
-    return SearchPublic(total=page.total, index_lag_seconds=lag.seconds,
-                        pending_updates=lag.pending, hits=[HitPublic(
+    staff = not who.roles <= {Role.CITIZEN, Role.AGENCY}
+    return SearchPublic(total=page.total, index_lag_seconds=lag.seconds if staff else 0.0,
+                        pending_updates=lag.pending if staff else 0, hits=[HitPublic(
                             doc_id=h.doc_id, kind=h.document.kind,
                             dossier_code=h.document.dossier_code, owner_id=h.document.owner_id,
                             document_type=h.document.document_type, title=h.document.title,
