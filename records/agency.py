@@ -93,7 +93,7 @@ def _log(tx: RecordsSession, deps: AgencyDeps, who: Principal, request: AgencyRe
 
 def agency_documents(deps: AgencyDeps, who: Principal,
                      request: AgencyRequest) -> list[StoreItem]:
-    owner = validate_owner_id(request.owner_id)
+    owner = validate_owner_id(request.owner_id, field="owner_id")
     today = deps.clock.now().astimezone(VN_TZ).date()
     with deps.store.session() as tx:
         valid = [i for i in tx.store_items(owner) if i.reusable(today)]
@@ -104,7 +104,7 @@ def agency_documents(deps: AgencyDeps, who: Principal,
 
 def agency_fetch(deps: AgencyDeps, who: Principal, request: AgencyRequest, ref: str,
                  *, blob_size: int | None = None) -> FileToSend:
-    owner = validate_owner_id(request.owner_id)
+    owner = validate_owner_id(request.owner_id, field="owner_id")
     today = deps.clock.now().astimezone(VN_TZ).date()
     with deps.store.session() as tx:
         valid = [i for i in tx.store_items(owner) if i.reusable(today)]

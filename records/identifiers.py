@@ -26,7 +26,7 @@ DEFAULT_DOSSIER_CODE_FORMAT = "{agency}-{yymmdd}-{seq:04d}"
 _ALLOWED_FIELDS = frozenset({"agency", "yymmdd", "yyyymmdd", "seq"})
 
 
-def validate_owner_id(value: str) -> str:
+def validate_owner_id(value: str, *, field: str = "applicant_id") -> str:
     """Return the owner id (12-digit personal id or 10/13-digit tax code) or refuse it."""
     text = value.strip()
     if _PERSONAL_ID.fullmatch(text) or _TAX_CODE.fullmatch(text):
@@ -35,7 +35,7 @@ def validate_owner_id(value: str) -> str:
         "invalid_owner_id",
         "Số định danh không hợp lệ: số định danh cá nhân phải gồm đúng 12 chữ số, "
         "mã số thuế gồm 10 hoặc 13 chữ số.",
-        field="applicant_id",
+        field=field,
     )
 
 

@@ -97,6 +97,8 @@ def attach_reused(deps: DocumentDeps, who: Principal, dossier_code: str, compone
             files, archival = version.files, version.archival_sha256
             pages = tx.pages(version.document_id, version.version)
             reuse, signed = ReuseStatus.REUSED_FROM_STORE, version.signed
+            confidence, dpi = version.ocr_confidence, version.resolution_dpi
+            suggested = tx.suggested(version.document_id, version.version)
         else:
             result = tx.get_result(item.ref)
             if result is None:
@@ -105,6 +107,7 @@ def attach_reused(deps: DocumentDeps, who: Principal, dossier_code: str, compone
                                 media_type="application/pdf", filename=f"{result.code}.pdf"),)
             archival, pages, signed = result.blob_sha256, [], True
             reuse = ReuseStatus.REUSED_FROM_RESULT
+            confidence, dpi, suggested = None, None, None
         files = tuple(StoredFile(position=f.position, sha256=f.sha256,
                                  size=f.size or deps.blobs.size(f.sha256),
                                  media_type=f.media_type, filename=f.filename) for f in files)
@@ -123,7 +126,8 @@ def attach_reused(deps: DocumentDeps, who: Principal, dossier_code: str, compone
         tx.save_pages(document.id, 1, pages)
         tx.set_version_outcome(document.id, 1, status=VersionStatus.READY,
                                archival_sha256=archival, page_count=len(pages) or None,
-                               signed=signed)
+                               signed=signed, ocr_confidence=confidence, resolution_dpi=dpi,
+                               suggested=suggested)
         on_document_ready(tx, document.id, now)
         tx.append_audit(AuditEvent(actor=who.username, action="document.reuse",
                                    object_type="document", object_id=document.doc_code,

@@ -375,6 +375,10 @@ def test_reuse_offers_the_held_cccd_and_attaches_it_by_reference(world: World) -
     assert [(f["sha256"], f["size"], f["media_type"]) for f in attached["files"]] == [
         (f["sha256"], f["size"], f["media_type"]) for f in first["files"]]
     assert attached["archival_sha256"] == first["archival_sha256"]
+    # The metadata of the digitisation comes along with the reused paper.
+    assert (attached["ocr_confidence"], attached["suggested"]) == (
+        first["ocr_confidence"], first["suggested"])
+    assert attached["ocr_confidence"] is not None
     assert seen["blobs_after"] == seen["blobs_before"]
     stored = {Path(name).name for name in seen["blobs_before"]}
     assert {first["files"][0]["sha256"], first["archival_sha256"]} <= stored
