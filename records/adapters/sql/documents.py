@@ -7,10 +7,9 @@ from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import Connection, Row, delete, func, insert, select, union_all, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from records.adapters.sql import tables as t
+from records.adapters.sql.counters import next_in_sequence
 from records.model import (
     CopyKind,
     Document,
@@ -35,14 +34,8 @@ class DocumentRows:
     _c: Connection
 
     def next_document_seq(self, agency_code: str, type_code: str) -> int:
-        dialect_insert = pg_insert if self._c.dialect.name == "postgresql" else sqlite_insert
-        upsert = dialect_insert(t.document_counters).values(
-            agency_code=agency_code, type_code=type_code, last_seq=1)
-        stmt = upsert.on_conflict_do_update(
-            index_elements=["agency_code", "type_code"],
-            set_={"last_seq": t.document_counters.c.last_seq + 1},
-        ).returning(t.document_counters.c.last_seq)
-        return int(self._c.execute(stmt).scalar_one())
+        return next_in_sequence(self._c, t.document_counters, agency_code=agency_code,
+                                type_code=type_code)
 
     def add_document(self, document: Document) -> Document:
         values = {k: getattr(document, k) for k in _DOC_FIELDS}

@@ -6,10 +6,9 @@ from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import Connection, Row, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from records.adapters.sql import tables as t
+from records.adapters.sql.counters import next_in_sequence
 from records.model import (
     Box,
     CertificateKind,
@@ -75,14 +74,7 @@ class ResultRows:
     _c: Connection
 
     def next_result_seq(self, agency_code: str, year: int) -> int:
-        dialect_insert = pg_insert if self._c.dialect.name == "postgresql" else sqlite_insert
-        upsert = dialect_insert(t.result_counters).values(agency_code=agency_code, year=year,
-                                                          last_seq=1)
-        stmt = upsert.on_conflict_do_update(
-            index_elements=["agency_code", "year"],
-            set_={"last_seq": t.result_counters.c.last_seq + 1},
-        ).returning(t.result_counters.c.last_seq)
-        return int(self._c.execute(stmt).scalar_one())
+        return next_in_sequence(self._c, t.result_counters, agency_code=agency_code, year=year)
 
     def add_result(self, result: Result) -> Result:
         new_id = self._c.execute(insert(t.results).values(**_result_values(result))

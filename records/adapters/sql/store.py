@@ -9,10 +9,9 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Row, func, insert, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from records.adapters.sql import tables as t
+from records.adapters.sql.counters import dialect_insert, next_in_sequence
 from records.adapters.sql.documents import DocumentRows
 from records.adapters.sql.engine import READONLY
 from records.adapters.sql.jobs import JobRows
@@ -145,8 +144,8 @@ class SqlRecordsSession(DocumentRows, JobRows, ResultRows, StoreRows):
         values = {"name": person.name, "kind": person.kind.value, "phone": person.phone,
                   "email": person.email, "address": person.address}
         # An upsert: two first dossiers of one applicant at once must not collide.
-        dialect_insert = pg_insert if self._c.dialect.name == "postgresql" else sqlite_insert
-        self._c.execute(dialect_insert(t.persons).values(owner_id=person.owner_id, **values)
+        self._c.execute(dialect_insert(self._c, t.persons)
+                        .values(owner_id=person.owner_id, **values)
                         .on_conflict_do_update(index_elements=["owner_id"], set_=values))
 
     def get_person(self, owner_id: str) -> Person | None:
@@ -199,16 +198,7 @@ class SqlRecordsSession(DocumentRows, JobRows, ResultRows, StoreRows):
 
     # -- dossiers ---------------------------------------------------------------------------
     def next_dossier_seq(self, agency_code: str, day: date) -> int:
-        # An upsert that increments in place: the row stays locked until commit, so the
-        # sequence is unique under concurrency and gap-free (a rollback returns the number).
-        dialect_insert = pg_insert if self._c.dialect.name == "postgresql" else sqlite_insert
-        upsert = dialect_insert(t.dossier_counters).values(
-            agency_code=agency_code, day=day, last_seq=1)
-        stmt = upsert.on_conflict_do_update(
-            index_elements=["agency_code", "day"],
-            set_={"last_seq": t.dossier_counters.c.last_seq + 1},
-        ).returning(t.dossier_counters.c.last_seq)
-        return int(self._c.execute(stmt).scalar_one())
+        return next_in_sequence(self._c, t.dossier_counters, agency_code=agency_code, day=day)
 
     def add_dossier(self, dossier: Dossier) -> Dossier:
         new_id = self._c.execute(insert(t.dossiers).values(**_dossier_values(dossier))
