@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
@@ -33,7 +34,7 @@ from records.adapters.sql import (
 from records.agency import AgencyDeps
 from records.documents import OCR_JOB, DocumentDeps
 from records.identifiers import DossierCodeFormat
-from records.indexing import SearchDeps
+from records.indexing import SearchDeps, publish_outbox
 from records.jobs import JobDeps, JobRunner, run_job
 from records.ports import BlobStore, Clock, SearchIndex
 from records.results import ResultDeps
@@ -64,6 +65,20 @@ class Services:
         """The embedded job runner and the indexer, inside the service process."""
         self.runner.start()
         self.indexer.start()
+
+    def finish_jobs(self, job_ids: list[int], *, timeout: float) -> None:
+        """Wait until the jobs have ended (running them here with the embedded runner, or
+        watching the Celery workers), then index what they produced."""
+        if isinstance(self.runner, LocalJobRunner):
+            self.runner.wait_for(job_ids, timeout=timeout)
+        else:
+            end = time.monotonic() + timeout
+            while time.monotonic() < end:
+                states = self.jobs.jobs.job_states(set(job_ids))
+                if all(states.get(j) in {"done", "quarantined"} for j in job_ids):
+                    break
+                time.sleep(0.5)
+        publish_outbox(self.search)
 
     def close(self) -> None:
         self.indexer.stop()
@@ -144,7 +159,7 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None,
         signing=PadesService(validation=trust.validation, timestamper=trust.timestamper),
         digest_key=hmac.new(settings.secret_key.encode(), b"result-qr-digest",
                             hashlib.sha256).digest(),
-        public_base_url=settings.public_base_url,
+        public_base_url=settings.public_base_url, place=settings.province,
         retention=timedelta(days=365 * settings.result_retention_years))
     search = SearchDeps(store=store, clock=clock, index=_search_index(settings))
     return Services(

@@ -75,6 +75,11 @@ def _json_default(value: object) -> str:
     return str(value)
 
 
+def _acting(services: Services, as_user: str | None) -> Principal:
+    """Who a command acts as: the named user, or the operator."""
+    return _principal(services, as_user) if as_user else OPERATOR
+
+
 def _principal(services: Services, username: str) -> Principal:
     with services.records.store.session(readonly=True) as tx:
         user = tx.get_user(username)
@@ -185,7 +190,7 @@ def dossier_show(
 ) -> None:
     """Show a dossier and its history."""
     services = _services()
-    who = _principal(services, as_user) if as_user else OPERATOR
+    who = _acting(services, as_user)
     try:
         view = get_dossier(services.records, who, code)
     except DomainError as exc:
@@ -318,11 +323,10 @@ def ingest(
     as_json: JsonFlag = False,
 ) -> None:
     """Create a dossier, add each file as a paper, and digitise them."""
-    from records.adapters.jobs_local import LocalJobRunner
     from records.documents import Upload, add_document, get_document
 
     services = _services()
-    who = _principal(services, as_user) if as_user else OPERATOR
+    who = _acting(services, as_user)
     with services.records.store.session(readonly=True) as tx:
         branch = branch or who.branch_code or next(
             (b.code for b in tx.list_branches()), None)
@@ -341,13 +345,7 @@ def ingest(
         _fail(exc, as_json)
     job_ids = [d.job.id for d in documents if d.job]
     if wait:
-        if isinstance(services.runner, LocalJobRunner):
-            services.runner.wait_for(job_ids, timeout=timeout)
-        else:
-            _wait_for_workers(services, job_ids, timeout)
-        from records.indexing import publish_outbox
-
-        publish_outbox(services.search)
+        services.finish_jobs(job_ids, timeout=timeout)
     shown = [get_document(services.documents, who, d.document.doc_code) for d in documents]
     payload = {"dossier_code": view.dossier.code,
                "documents": [_document_payload(d) for d in shown]}
@@ -356,14 +354,6 @@ def ingest(
         [f"  {d.version_id}  {d.version.status.value}  {d.version.page_count or '?'} trang"
          for d in shown]))
 
-
-def _wait_for_workers(services: Services, job_ids: list[int], timeout: float) -> None:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        states = services.jobs.jobs.job_states(set(job_ids))
-        if all(states.get(j) in {"done", "quarantined"} for j in job_ids):
-            return
-        time.sleep(0.5)
 
 
 @document_app.command("show")
@@ -376,7 +366,7 @@ def document_show(
     from records.documents import get_document
 
     services = _services()
-    who = _principal(services, as_user) if as_user else OPERATOR
+    who = _acting(services, as_user)
     try:
         view = get_document(services.documents, who, doc_code)
     except DomainError as exc:

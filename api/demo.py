@@ -7,7 +7,6 @@ real ones from the national procedure list.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import partial
@@ -19,7 +18,6 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from api.bootstrap import Services
 from api.demo_scans import write_sample_scans
 from records.accounts import create_user, principal_of
-from records.adapters.jobs_local import LocalJobRunner
 from records.authz import Principal
 from records.certificates import CertificateDeps, grant_seal_authorisation, register_certificate
 from records.documents import Upload, add_document
@@ -208,18 +206,6 @@ def seed_demo_pki(services: Services) -> None:
                 reference=SEAL_AUTHORISATION, handover_reference=SEAL_HANDOVER)
 
 
-def _wait_for_ocr(services: Services, job_ids: list[int]) -> None:
-    if isinstance(services.runner, LocalJobRunner):
-        services.runner.wait_for(job_ids, timeout=600)
-        return
-    end = time.monotonic() + 600
-    while time.monotonic() < end:
-        states = services.jobs.jobs.job_states(set(job_ids))
-        if all(states.get(j) in {"done", "quarantined"} for j in job_ids):
-            return
-        time.sleep(0.5)
-
-
 def run_demo(services: Services, scans: list[Path] | None = None) -> dict[str, Any]:
     """The whole flow once, each step taken by the demo user whose job it is: papers
     scanned and OCR'd, a result drafted, signed by the official, sealed by the custodian
@@ -239,7 +225,7 @@ def run_demo(services: Services, scans: list[Path] | None = None) -> dict[str, A
                               procedure.components[min(n, len(procedure.components) - 1)].code,
                               [Upload(path=path, filename=path.name)])
                  for n, path in enumerate(scans)]
-    _wait_for_ocr(services, [d.job.id for d in documents if d.job])
+    services.finish_jobs([d.job.id for d in documents if d.job], timeout=600)
     step = partial(transition_dossier, services.records)
     step(people["tiepnhan"], code, TransitionRequest(name="complete_digitisation"))
     step(people["tiepnhan"], code, TransitionRequest(name="assign_handler",
@@ -273,7 +259,7 @@ def run_demo(services: Services, scans: list[Path] | None = None) -> dict[str, A
     result_pdf = exports / f"{sealed.result.code}.pdf"
     result_pdf.write_bytes(services.blobs.get(sealed.sha256))
     report = verify_pdf(result_pdf.read_bytes(), validation=services.trust.validation())
-    publish_outbox(services.search)  # the demo's papers are searchable when it returns
+    publish_outbox(services.search)  # the result too is searchable when the demo returns
     audit = verify_audit(services.records, people["quantri"])
     return {
         "dossier_code": code,

@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     ocr_timeout_seconds: int = Field(default=1800, ge=10)
     ocr_memory_mib: int = Field(default=4096, ge=256)
 
+    province: str = Field(default="Quảng Ninh", max_length=100,
+                          description="printed on results: place and parent authority")
     public_base_url: str = Field(default="http://127.0.0.1:8000", max_length=300,
                                  description="printed in results' QR codes")
     pki: Literal["demo", "configured"] = "demo"

@@ -18,9 +18,11 @@ __all__ = [
     "Action",
     "NewDossier",
     "Principal",
+    "Scope",
     "authorize",
     "can_see",
     "dossier_not_found",
+    "reach_of",
 ]
 
 
@@ -56,6 +58,30 @@ class NewDossier:
     agency_code: str
     branch_code: str
     applicant_id: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Scope:
+    """What a principal may see, as sets: a record matching ANY of them is visible."""
+
+    branch_codes: frozenset[str] = frozenset()
+    agency_codes: frozenset[str] = frozenset()
+    owner_ids: frozenset[str] = frozenset()
+
+
+def reach_of(who: Principal) -> Scope | None:
+    """The sets ``can_see`` allows, for listing and searching in the database or the index
+    (None: everything, for administrators). Mirrors ``_role_sees`` role by role."""
+    if who.has(Role.ADMIN):
+        return None
+    staff = {Role.HANDLER, Role.SIGNER, Role.SEAL_CUSTODIAN}
+    return Scope(
+        branch_codes=frozenset({who.branch_code}) if who.has(Role.CLERK) and who.branch_code
+        else frozenset(),
+        agency_codes=frozenset({who.agency_code}) if who.agency_code and staff & who.roles
+        else frozenset(),
+        owner_ids=frozenset({who.owner_id}) if who.has(Role.CITIZEN) and who.owner_id
+        else frozenset())
 
 
 def dossier_not_found() -> NotFound:

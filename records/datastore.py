@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from records.authz import Principal
+from records.errors import Forbidden
 from records.indexing import document_key, result_key
-from records.model import ReuseStatus, StoreItem, StoreStatus
-from records.repository import RecordsSession
+from records.model import ReuseStatus, Role, StoreItem, StoreStatus
+from records.repository import RecordsSession, RecordsStore
 
-__all__ = ["on_document_ready", "on_result_returned", "on_result_sealed"]
+__all__ = ["on_document_ready", "on_result_returned", "on_result_sealed", "store_of"]
 
 
 def on_document_ready(tx: RecordsSession, document_id: int, now: datetime) -> None:
@@ -49,3 +51,11 @@ def on_result_returned(tx: RecordsSession, dossier_id: int, now: datetime) -> No
         status=StoreStatus.VALID, created_at=now, issuer=agency.name if agency else "",
         number=result.number, issue_date=result.issue_date))
     tx.add_outbox(result_key(result.code), now=now)
+
+
+def store_of(store: RecordsStore, who: Principal) -> list[StoreItem]:
+    """The citizen's own data store: every paper and result the state holds for them."""
+    if not who.has(Role.CITIZEN) or who.owner_id is None:
+        raise Forbidden("forbidden", "Chỉ công dân xem được kho dữ liệu của mình.")
+    with store.session(readonly=True) as tx:
+        return tx.store_items(who.owner_id)

@@ -11,16 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from records.authz import Principal
+from records.authz import Principal, reach_of
 from records.errors import InvalidInput
-from records.model import ResultStatus, Role, VersionStatus
+from records.model import ResultStatus, VersionStatus
 from records.ports import (
     Clock,
     IndexedDocument,
     SearchIndex,
     SearchPage,
     SearchQuery,
-    SearchScope,
 )
 from records.repository import RecordsSession, RecordsStore
 
@@ -33,7 +32,6 @@ __all__ = [
     "publish_outbox",
     "rebuild_index",
     "result_key",
-    "scope_for",
     "search",
 ]
 
@@ -137,23 +135,9 @@ def index_lag(deps: SearchDeps) -> IndexLag:
     return IndexLag(pending=pending, oldest=oldest, seconds=max(seconds, 0.0))
 
 
-def scope_for(who: Principal) -> SearchScope | None:
-    """What ``who`` may find: the same reach as opening dossiers (records.authz)."""
-    if who.has(Role.ADMIN):
-        return None
-    staff = {Role.HANDLER, Role.SIGNER, Role.SEAL_CUSTODIAN}
-    return SearchScope(
-        branch_codes=frozenset({who.branch_code}) if who.has(Role.CLERK) and who.branch_code
-        else frozenset(),
-        agency_codes=frozenset({who.agency_code}) if who.agency_code and staff & who.roles
-        else frozenset(),
-        owner_ids=frozenset({who.owner_id}) if who.has(Role.CITIZEN) and who.owner_id
-        else frozenset())
-
-
 def search(deps: SearchDeps, who: Principal, query: SearchQuery) -> SearchPage:
     """Search in Vietnamese, with or without diacritics, within what ``who`` may open."""
     if not 1 <= query.limit <= 100 or query.offset < 0 or query.offset > 10_000:
         raise InvalidInput("invalid_page", "Tham số phân trang không hợp lệ.", field="limit")
     text = query.text[:MAX_QUERY]
-    return deps.index.search(replace(query, text=text, scope=scope_for(who)))
+    return deps.index.search(replace(query, text=text, scope=reach_of(who)))

@@ -15,6 +15,7 @@ from enum import Enum
 from pathlib import Path
 from typing import BinaryIO, Protocol, runtime_checkable
 
+from records.authz import Scope
 from records.model import CertificateRecord
 
 __all__ = [
@@ -34,7 +35,6 @@ __all__ = [
     "SearchIndex",
     "SearchPage",
     "SearchQuery",
-    "SearchScope",
     "SigningPort",
     "UploadFacts",
     "UploadInspector",
@@ -263,18 +263,9 @@ class IndexedDocument:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class SearchScope:
-    """Whose documents the asker may see: those matching ANY set (None: everyone's)."""
-
-    branch_codes: frozenset[str] = frozenset()
-    agency_codes: frozenset[str] = frozenset()
-    owner_ids: frozenset[str] = frozenset()
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
 class SearchQuery:
     text: str = ""  # Vietnamese, with or without diacritics; empty: filters only
-    scope: SearchScope | None = None
+    scope: Scope | None = None  # records.authz.reach_of: who may see what
     owner_id: str | None = None
     procedure_code: str | None = None
     document_type: str | None = None

@@ -14,6 +14,7 @@ from datetime import date, datetime
 from typing import Protocol
 
 from records.audit import AuditEntry, AuditEvent
+from records.authz import Scope
 from records.jobs import Job
 from records.model import (
     Agency,
@@ -41,7 +42,6 @@ __all__ = [
     "DossierQuery",
     "RecordsSession",
     "RecordsStore",
-    "Scope",
     "StoredToken",
     "User",
 ]
@@ -70,15 +70,6 @@ class StoredToken:
     created_at: datetime
     expires_at: datetime
     revoked: bool = False
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class Scope:
-    """Which dossiers a principal may see: those matching ANY of the sets."""
-
-    branch_codes: frozenset[str] = frozenset()
-    agency_codes: frozenset[str] = frozenset()
-    applicant_ids: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -63,7 +63,7 @@ class ResultDeps:
     signing: SigningPort
     digest_key: bytes
     public_base_url: str
-    place: str = "Quảng Ninh"
+    place: str = "Quảng Ninh"  # the province: the place line and the parent authority
     retention: timedelta = timedelta(days=365 * 10)
 
 
@@ -155,8 +155,9 @@ def draft_result(deps: ResultDeps, who: Principal, dossier_code: str,
         else:
             code, number = existing.code, existing.number
         draft = DraftInput(
-            agency_parent="UBND TỈNH QUẢNG NINH", agency_name=(agency.name if agency else "")
-            .upper(), number=number, place=deps.place, issue_date=today,
+            agency_parent=f"UBND TỈNH {deps.place.upper()}",
+            agency_name=(agency.name if agency else "").upper(), number=number,
+            place=deps.place, issue_date=today,
             title=(procedure.result_type if procedure else "KẾT QUẢ").upper(),
             subject=request.subject.strip(), body=tuple(p.strip() for p in request.body
                                                         if p.strip()),
@@ -402,8 +403,9 @@ _CITIZEN_MAY_DOWNLOAD = frozenset({DossierStatus.RESULT_READY, DossierStatus.RET
 
 
 def open_result(deps: ResultDeps, who: Principal, *, dossier_code: str | None = None,
-                code: str | None = None) -> ResultFile:
-    """The result's current file, for someone allowed to see it; the access is logged."""
+                code: str | None = None, download: bool = True) -> ResultFile:
+    """The result's current file (or, with ``download`` False, its facts), for someone
+    allowed to see it; the access is logged as what it was."""
     with deps.store.session() as tx:
         result = tx.get_result(code) if code else None
         if dossier_code is not None:
@@ -416,7 +418,8 @@ def open_result(deps: ResultDeps, who: Principal, *, dossier_code: str | None = 
         staff = who.roles - {Role.CITIZEN}
         if not staff and dossier.status not in _CITIZEN_MAY_DOWNLOAD:
             raise result_not_found()
-        _audit(tx, deps, who.username, "result.download", result.code,
+        _audit(tx, deps, who.username, "result.download" if download else "result.view",
+               result.code,
                sha256=result.blob_sha256)
         return ResultFile(result=result, dossier_code=dossier.code, sha256=result.blob_sha256)
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from records.audit import AuditEvent, ChainReport, verify_chain
-from records.authz import Action, NewDossier, Principal, authorize, dossier_not_found
+from records.authz import Action, NewDossier, Principal, authorize, dossier_not_found, reach_of
 from records.calendar import WorkingCalendar
 from records.datastore import on_result_returned
 from records.errors import Conflict, InvalidInput, TransitionRefused
@@ -36,7 +36,7 @@ from records.model import (
     Role,
 )
 from records.ports import Clock
-from records.repository import DossierQuery, RecordsSession, RecordsStore, Scope
+from records.repository import DossierQuery, RecordsSession, RecordsStore
 from records.workflow import STATES
 
 __all__ = [
@@ -230,21 +230,6 @@ def get_dossier(deps: RecordsDeps, who: Principal, code: str) -> DossierView:
         return _view(tx, dossier, _procedure(tx, dossier.procedure_code), deps.clock.now())
 
 
-def scope_of(who: Principal) -> Scope | None:
-    """The dossiers ``who`` may list, mirroring ``records.authz.can_see``."""
-    if who.has(Role.ADMIN):
-        return None
-    staff = {Role.HANDLER, Role.SIGNER, Role.SEAL_CUSTODIAN}
-    return Scope(
-        branch_codes=frozenset({who.branch_code}) if who.has(Role.CLERK) and who.branch_code
-        else frozenset(),
-        agency_codes=frozenset({who.agency_code}) if who.agency_code and staff & who.roles
-        else frozenset(),
-        applicant_ids=frozenset({who.owner_id}) if who.has(Role.CITIZEN) and who.owner_id
-        else frozenset(),
-    )
-
-
 def list_dossiers(deps: RecordsDeps, who: Principal, *,
                   statuses: frozenset[DossierStatus] | None = None,
                   procedure_code: str | None = None, overdue_only: bool = False,
@@ -254,7 +239,7 @@ def list_dossiers(deps: RecordsDeps, who: Principal, *,
         raise InvalidInput("invalid_page", "Tham số phân trang không hợp lệ.", field="limit")
     now = deps.clock.now()
     with deps.store.session(readonly=True) as tx:
-        found = tx.list_dossiers(DossierQuery(scope=scope_of(who), statuses=statuses,
+        found = tx.list_dossiers(DossierQuery(scope=reach_of(who), statuses=statuses,
                                               procedure_code=procedure_code,
                                               overdue_at=now if overdue_only else None,
                                               limit=limit, offset=offset))

@@ -7,7 +7,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from records.ports import IndexedDocument, SearchQuery, SearchScope
+from records.authz import Scope
+from records.ports import IndexedDocument, SearchQuery
 
 __all__ = [
     "MAX_LIMIT",
@@ -42,7 +43,7 @@ def page_window(query: SearchQuery) -> PageWindow:
     return PageWindow(offset=offset, limit=limit)
 
 
-def sees_nothing(scope: SearchScope | None) -> bool:
+def sees_nothing(scope: Scope | None) -> bool:
     """A scope with every set empty matches no document (None is everyone's)."""
     return scope is not None and not (scope.branch_codes or scope.agency_codes
                                       or scope.owner_ids)

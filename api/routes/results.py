@@ -110,7 +110,8 @@ def draft(code: Annotated[str, PathParam(max_length=60)], body: DraftCreate,
 @router.get("/api/v1/dossiers/{code}/result", response_model=ResultPublic, responses=_ERRORS)
 def read(code: Annotated[str, PathParam(max_length=60)], services: AppServices,
          who: CurrentUser) -> ResultPublic:
-    return ResultPublic.of(open_result(services.results, who, dossier_code=code).result)
+    return ResultPublic.of(open_result(services.results, who, dossier_code=code,
+                                       download=False).result)
 
 
 @router.get("/api/v1/results/{code}/file", responses=_ERRORS,

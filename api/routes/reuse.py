@@ -15,7 +15,7 @@ from api.deps import AppServices, CurrentUser
 from api.routes.documents import DocumentPublic
 from api.schemas import ErrorPublic
 from records.agency import AgencyRequest, access_log, agency_documents, agency_fetch
-from records.errors import Forbidden
+from records.datastore import store_of
 from records.indexing import index_lag, search
 from records.model import Role, StoreItem
 from records.ports import SearchQuery
@@ -137,11 +137,7 @@ def reuse(code: Code, body: ReuseCreate, services: AppServices,
 @router.get("/api/v1/me/data-store", response_model=list[StoreItemPublic], responses=_ERRORS)
 def my_data_store(services: AppServices, who: CurrentUser) -> list[StoreItemPublic]:
     """The citizen's papers and results that the state holds."""
-    if not who.has(Role.CITIZEN) or who.owner_id is None:
-        raise Forbidden("forbidden", "Chỉ công dân xem được kho dữ liệu của mình.")
-    with services.records.store.session(readonly=True) as tx:
-        items = tx.store_items(who.owner_id)
-    return [StoreItemPublic.of(i) for i in items]
+    return [StoreItemPublic.of(i) for i in store_of(services.records.store, who)]
 
 
 class AccessPublic(BaseModel):

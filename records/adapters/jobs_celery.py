@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from celery import Celery
 
-from records.jobs import JobDeps, JobOutcome, run_job
+from records.jobs import JobDeps, JobOutcome
 
 __all__ = ["CeleryJobRunner", "Sweeper", "make_celery_app"]
 
@@ -108,7 +108,3 @@ class Sweeper:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(5)
-
-
-def run_in_worker(deps: JobDeps) -> Callable[[int], JobOutcome]:
-    return lambda job_id: run_job(deps, job_id)

@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 import tantivy
 
-from records.ports import IndexedDocument, SearchIndex, SearchPage, SearchQuery, SearchScope
+from records.authz import Scope
+from records.ports import IndexedDocument, SearchIndex, SearchPage, SearchQuery
 from search.tantivy_index import TantivyIndex
 
 ES_SKIP = ("Elasticsearch tests skipped: MOTCUA_TEST_ES_URL is not set (no Elasticsearch "
@@ -180,7 +181,7 @@ def test_filters_combine_and_the_date_range_is_inclusive(index: SearchIndex) -> 
 def test_a_scope_never_shows_or_counts_what_is_outside_it(index: SearchIndex) -> None:
     docs = _varied()
     index.upsert(docs)
-    branch_a = SearchScope(branch_codes=frozenset({"MC01"}))
+    branch_a = Scope(branch_codes=frozenset({"MC01"}))
     in_a = {d.doc_id for d in docs if d.branch_code == "MC01"}
     for text in ("", "dat", "ho so dat dai"):
         page = index.search(SearchQuery(text=text, scope=branch_a, limit=100))
@@ -197,14 +198,14 @@ def test_a_scope_never_shows_or_counts_what_is_outside_it(index: SearchIndex) ->
 def test_a_scope_is_the_union_of_its_sets(index: SearchIndex) -> None:
     docs = _varied()
     index.upsert(docs)
-    scope = SearchScope(branch_codes=frozenset({"MC01"}), agency_codes=frozenset({"AG3"}),
+    scope = Scope(branch_codes=frozenset({"MC01"}), agency_codes=frozenset({"AG3"}),
                         owner_ids=frozenset({"002"}))
     expected = {d.doc_id for d in docs
                 if d.branch_code == "MC01" or d.agency_code == "AG3" or d.owner_id == "002"}
     assert expected != {d.doc_id for d in docs}
     assert found(index, "", scope=scope) == expected
     assert found(index, "dat", scope=scope) == expected
-    nobody = SearchScope()
+    nobody = Scope()
     assert index.search(SearchQuery(scope=nobody)) == SearchPage(total=0, hits=())
     assert found(index, "", scope=None) == {d.doc_id for d in docs}  # None: everyone's
 

@@ -221,9 +221,9 @@ def test_only_the_assigned_handler_drafts_and_redrafting_keeps_the_code(api: Api
     shown = _ok(api.client.get(f"/api/v1/dossiers/{dossier}/result",
                                headers=api.login("chuyenvien")))
     assert shown == redrafted
-    # Each read of the result is logged, the metadata as well as the file.
+    # Each read of the result is logged as what it was: the file, or its facts.
     assert _actions(api, code_of(1)) == ["result.draft", *["result.download"] * 4,
-                                         "result.draft", "result.download"]
+                                         "result.draft", "result.view"]
 
     second = _ok(_draft(api, _in_review(api)), 201)
     assert (second["code"], second["number"]) == (code_of(2), "2/2026/KQ")

@@ -23,7 +23,7 @@ from records.adapters.sql import create_engine_for, upgrade_schema
 from records.adapters.sql.engine import alembic_config
 from records.adapters.sql.tables import metadata
 from records.audit import GENESIS, AuditEvent
-from records.authz import Principal
+from records.authz import Principal, Scope
 from records.errors import Conflict
 from records.model import (
     Dossier,
@@ -35,7 +35,7 @@ from records.model import (
     RequiredComponent,
     Role,
 )
-from records.repository import DossierQuery, Scope, StoredToken, User
+from records.repository import DossierQuery, StoredToken, User
 from records.services import CreateDossier, create_dossier, verify_audit
 from tests.fixtures.app import count_rows, make_services
 
@@ -242,9 +242,9 @@ def test_list_dossiers_scope_is_an_or_with_filters_and_paging(store_services: Se
     assert codes(Scope()) == []
     assert codes(Scope(branch_codes=frozenset({BRANCH_PROVINCE}))) == ["d3", "d1"]
     assert codes(Scope(agency_codes=frozenset({LAND}))) == ["d4", "d1"]
-    assert codes(Scope(applicant_ids=frozenset({BOB}))) == ["d3", "d2"]
+    assert codes(Scope(owner_ids=frozenset({BOB}))) == ["d3", "d2"]
     assert codes(Scope(branch_codes=frozenset({BRANCH_WARD}),
-                       applicant_ids=frozenset({ALICE}))) == ["d4", "d2", "d1"]
+                       owner_ids=frozenset({ALICE}))) == ["d4", "d2", "d1"]
     assert codes(None, statuses=frozenset({DossierStatus.RECEIVED})) == ["d2", "d1"]
     assert codes(Scope(agency_codes=frozenset({LAND})),
                  statuses=frozenset({DossierStatus.DIGITISED, DossierStatus.RETURNED})) == ["d4"]

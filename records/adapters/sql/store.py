@@ -227,7 +227,7 @@ class SqlRecordsSession(DocumentRows, JobRows, ResultRows, StoreRows):
             scope = query.scope
             stmt = stmt.where(or_(d.branch_code.in_(scope.branch_codes),
                                   d.agency_code.in_(scope.agency_codes),
-                                  d.applicant_id.in_(scope.applicant_ids)))
+                                  d.applicant_id.in_(scope.owner_ids)))
         if query.statuses is not None:
             stmt = stmt.where(d.status.in_([s.value for s in query.statuses]))
         if query.procedure_code is not None:
