@@ -6,10 +6,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
 
 from api.bootstrap import Services
 from api.errors import install_error_handlers
+from api.pages import STATIC_DIR
+from api.pages import router as pages_router
 from api.routes import auth, documents, dossiers, results, reuse, system, verify
 
 __all__ = ["create_app"]
@@ -38,10 +40,6 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(results.router)
     app.include_router(verify.router)
     app.include_router(reuse.router)
-
-    @app.get("/", include_in_schema=False)
-    def home() -> RedirectResponse:
-        # Until the pages arrive, the home page is the interactive API documentation.
-        return RedirectResponse("/docs")
-
+    app.include_router(pages_router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -6,8 +6,11 @@ hand out sessions. Repeated wrong passwords lock the account for a while.
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import secrets
+import struct
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -16,7 +19,7 @@ from records.authz import Principal
 from records.errors import Conflict, InvalidInput, Unauthenticated
 from records.model import Role
 from records.ports import Clock, PasswordHasher
-from records.repository import RecordsStore, StoredToken, User
+from records.repository import RecordsSession, RecordsStore, StoredToken, User
 
 __all__ = [
     "AccountsDeps",
@@ -26,6 +29,8 @@ __all__ = [
     "login",
     "logout",
     "principal_of",
+    "token_owner",
+    "totp_code",
 ]
 
 MIN_PASSWORD = 8
@@ -74,10 +79,42 @@ def _bad_login() -> Unauthenticated:
     return Unauthenticated("invalid_credentials", "Tên đăng nhập hoặc mật khẩu không đúng.")
 
 
-def login(deps: AccountsDeps, username: str, password: str) -> IssuedToken:
+TOTP_STEP_SECONDS = 30
+
+
+def totp_code(secret_b32: str, at: datetime, *, offset: int = 0) -> str:
+    """The six-digit time-based one-time password of RFC 6238 (what authenticator apps
+    show) for ``at``; ``offset`` steps earlier or later."""
+    key = base64.b32decode(secret_b32.upper() + "=" * (-len(secret_b32) % 8))
+    counter = int(at.timestamp()) // TOTP_STEP_SECONDS + offset
+    digest = hmac.new(key, struct.pack(">Q", counter), hashlib.sha1).digest()
+    start = digest[-1] & 0x0F
+    value = struct.unpack(">I", digest[start:start + 4])[0] & 0x7FFFFFFF
+    return f"{value % 1_000_000:06d}"
+
+
+def _otp_matches(secret_b32: str, otp: str, now: datetime) -> bool:
+    # One step either side, for a phone clock a little off.
+    return any(hmac.compare_digest(totp_code(secret_b32, now, offset=o), otp.strip())
+               for o in (-1, 0, 1))
+
+
+def _find_user(tx: RecordsSession, login_name: str) -> User | None:
+    # Citizens log in with their 12-digit personal identification number.
+    name = login_name.strip()
+    user = tx.get_user(name)
+    if user is None and name.isdigit() and len(name) == 12:
+        user = tx.user_by_owner(name)
+    return user
+
+
+def login(deps: AccountsDeps, username: str, password: str, *,
+          otp: str | None = None) -> IssuedToken:
+    """Check the password (and the one-time code of a user enrolled in two-factor login)
+    and issue a token. ``username`` may be a citizen's personal identification number."""
     now = deps.clock.now()
     with deps.store.session() as tx:
-        user = tx.get_user(username.strip())
+        user = _find_user(tx, username)
         if user is None or not user.active:
             # Hash anyway, so that timing does not tell which usernames exist.
             deps.hasher.verify(_dummy_hash(deps.hasher), password)
@@ -85,7 +122,14 @@ def login(deps: AccountsDeps, username: str, password: str) -> IssuedToken:
         if user.locked_until is not None and user.locked_until > now:
             raise Unauthenticated("account_locked", "Tài khoản tạm thời bị khóa do đăng nhập "
                                   "sai nhiều lần. Vui lòng thử lại sau.")
-        if not deps.hasher.verify(user.password_hash, password):
+        password_ok = deps.hasher.verify(user.password_hash, password)
+        if password_ok and user.totp_secret and not otp:
+            # The password is right; ask for the second factor without counting a failure.
+            raise Unauthenticated("otp_required", "Nhập mã xác thực 6 số từ ứng dụng xác "
+                                  "thực trên điện thoại của bạn.", field="otp")
+        otp_bad = bool(password_ok and user.totp_secret and otp
+                       and not _otp_matches(user.totp_secret, otp, now))
+        if not password_ok or otp_bad:
             failed = user.failed_logins + 1
             locked = now + deps.lockout if failed >= deps.max_failed_logins else None
             tx.update_user(replace(user, failed_logins=0 if locked else failed,
@@ -94,7 +138,8 @@ def login(deps: AccountsDeps, username: str, password: str) -> IssuedToken:
                                        object_type="user", object_id=user.username,
                                        detail={"locked": locked is not None}),
                             at=now, key=deps.audit_key)
-            failure = _bad_login()
+            failure = (Unauthenticated("otp_invalid", "Mã xác thực không đúng hoặc đã hết "
+                                       "hạn.", field="otp") if otp_bad else _bad_login())
         else:
             failure = None
             if user.failed_logins or user.locked_until:
@@ -126,6 +171,14 @@ def authenticate(deps: AccountsDeps, token: str | None) -> Principal:
         if user is None or not user.active:
             raise Unauthenticated("session_expired", "Tài khoản không còn hoạt động.")
         return principal_of(user)
+
+
+def token_owner(deps: AccountsDeps, token: str) -> str | None:
+    """Whose token this was, even if it has expired (not if it was revoked): a page posted
+    after its session ran out keeps the form for that user only."""
+    with deps.store.session(readonly=True) as tx:
+        stored = tx.get_token(_sha(token))
+    return stored.username if stored is not None and not stored.revoked else None
 
 
 def logout(deps: AccountsDeps, token: str) -> None:

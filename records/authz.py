@@ -34,6 +34,7 @@ class Action(StrEnum):
     EDIT_RESULT = "dossier.edit_result"
     VERIFY_AUDIT = "audit.verify"
     ADMINISTER = "admin"
+    VIEW_STATISTICS = "statistics.view"  # managers: the centre's leaders and administrators
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -133,6 +134,10 @@ def authorize(
     refused = Forbidden("forbidden", "Bạn không có quyền thực hiện thao tác này.")
     if action in (Action.VERIFY_AUDIT, Action.ADMINISTER):
         if not who.has(Role.ADMIN):
+            raise refused
+        return
+    if action is Action.VIEW_STATISTICS:
+        if not (who.has(Role.ADMIN) or who.has(Role.SIGNER)):
             raise refused
         return
     if isinstance(resource, NewDossier):

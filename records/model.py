@@ -27,6 +27,7 @@ __all__ = [
     "Person",
     "PersonKind",
     "Procedure",
+    "Rating",
     "RequiredComponent",
     "Result",
     "ResultStatus",
@@ -373,6 +374,17 @@ class SealAuthorisation:
 
     def covers(self, moment: datetime) -> bool:
         return self.valid_from <= moment < self.valid_to
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Rating:
+    """A citizen's satisfaction evaluation of a finished dossier (1 to 5)."""
+
+    dossier_id: int
+    owner_id: str
+    score: int
+    comment: str
+    created_at: datetime
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -29,6 +29,7 @@ from records.model import (
     PageText,
     Person,
     Procedure,
+    Rating,
     Result,
     ResultStatus,
     Role,
@@ -61,6 +62,7 @@ class User:
     active: bool = True
     failed_logins: int = 0
     locked_until: datetime | None = None
+    totp_secret: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -106,6 +108,14 @@ class RecordsSession(Protocol):
     def add_token(self, token: StoredToken) -> None: ...
     def get_token(self, token_sha256: str) -> StoredToken | None: ...
     def revoke_token(self, token_sha256: str) -> None: ...
+    def user_by_owner(self, owner_id: str) -> User | None: ...
+
+    # Idempotent requests and satisfaction ratings
+    def recall_request(self, username: str, key: str) -> str | None: ...
+    def remember_request(self, username: str, key: str, dossier_code: str, *,
+                         now: datetime) -> None: ...
+    def add_rating(self, rating: Rating) -> None: ...
+    def get_rating(self, dossier_id: int) -> Rating | None: ...
 
     # Dossiers
     def next_dossier_seq(self, agency_code: str, day: date) -> int: ...

@@ -27,6 +27,7 @@ from records.model import (
     Person,
     PersonKind,
     Procedure,
+    Rating,
     RequiredComponent,
     Role,
 )
@@ -60,7 +61,8 @@ def _user(row: Row[Any]) -> User:
     return User(username=m["username"], password_hash=m["password_hash"],
                 display_name=m["display_name"], roles=roles, agency_code=m["agency_code"],
                 branch_code=m["branch_code"], owner_id=m["owner_id"], active=m["active"],
-                failed_logins=m["failed_logins"], locked_until=m["locked_until"])
+                failed_logins=m["failed_logins"], locked_until=m["locked_until"],
+                totp_secret=m["totp_secret"])
 
 
 def _user_values(u: User) -> dict[str, Any]:
@@ -68,7 +70,7 @@ def _user_values(u: User) -> dict[str, Any]:
             "display_name": u.display_name, "roles": ",".join(sorted(r.value for r in u.roles)),
             "agency_code": u.agency_code, "branch_code": u.branch_code,
             "owner_id": u.owner_id, "active": u.active, "failed_logins": u.failed_logins,
-            "locked_until": u.locked_until}
+            "locked_until": u.locked_until, "totp_secret": u.totp_secret}
 
 
 def _audit(row: Row[Any]) -> AuditEntry:
@@ -195,6 +197,36 @@ class SqlRecordsSession(DocumentRows, JobRows, ResultRows, StoreRows):
     def revoke_token(self, token_sha256: str) -> None:
         self._c.execute(update(t.api_tokens).where(t.api_tokens.c.token_sha256 == token_sha256)
                         .values(revoked=True))
+
+    def user_by_owner(self, owner_id: str) -> User | None:
+        row = self._c.execute(select(t.users).where(t.users.c.owner_id == owner_id)
+                              .order_by(t.users.c.username).limit(1)).first()
+        return _user(row) if row else None
+
+    # -- idempotent requests, ratings ---------------------------------------------------------
+    def recall_request(self, username: str, key: str) -> str | None:
+        k = t.idempotency_keys.c
+        found: str | None = self._c.execute(select(k.dossier_code).where(
+            k.username == username, k.key == key)).scalar()
+        return found
+
+    def remember_request(self, username: str, key: str, dossier_code: str, *,
+                         now: datetime) -> None:
+        self._c.execute(insert(t.idempotency_keys).values(
+            username=username, key=key, dossier_code=dossier_code, created_at=now))
+
+    def add_rating(self, rating: Rating) -> None:
+        self._c.execute(insert(t.ratings).values(
+            dossier_id=rating.dossier_id, owner_id=rating.owner_id, score=rating.score,
+            comment=rating.comment, created_at=rating.created_at))
+
+    def get_rating(self, dossier_id: int) -> Rating | None:
+        row = self._c.execute(select(t.ratings).where(t.ratings.c.dossier_id == dossier_id)
+                              ).first()
+        if row is None:
+            return None
+        return Rating(dossier_id=row.dossier_id, owner_id=row.owner_id, score=row.score,
+                      comment=row.comment, created_at=row.created_at)
 
     # -- dossiers ---------------------------------------------------------------------------
     def next_dossier_seq(self, agency_code: str, day: date) -> int:

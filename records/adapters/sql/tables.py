@@ -114,6 +114,7 @@ users = Table(
     Column("active", Boolean, nullable=False, default=True),
     Column("failed_logins", Integer, nullable=False, default=0),
     Column("locked_until", UtcDateTime),
+    Column("totp_secret", String(64)),  # base32; set when the user enrols a second factor
 )
 
 api_tokens = Table(
@@ -396,6 +397,25 @@ agency_scopes = Table(
 )
 
 # One row: the chain's last seq and hash. Appenders lock it, which serialises the chain.
+idempotency_keys = Table(
+    # A form or client sent twice with the same key gets the first answer back.
+    "idempotency_keys", metadata,
+    Column("username", String(80), primary_key=True),
+    Column("key", String(100), primary_key=True),
+    Column("dossier_code", String(60), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+ratings = Table(
+    # The citizen's satisfaction evaluation of a finished dossier, one per dossier.
+    "ratings", metadata,
+    Column("dossier_id", Integer, ForeignKey("dossiers.id"), primary_key=True),
+    Column("owner_id", String(13), nullable=False),
+    Column("score", Integer, nullable=False),  # 1 (very dissatisfied) to 5 (very satisfied)
+    Column("comment", String(1000), nullable=False, default=""),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
 audit_head = Table(
     "audit_head", metadata,
     Column("id", Integer, primary_key=True, autoincrement=False),
