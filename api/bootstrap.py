@@ -12,6 +12,7 @@ from functools import partial
 
 from sqlalchemy import Engine
 
+from api.ratelimit import LoginThrottle
 from api.settings import Settings
 from ocr_pipeline.engine import OcrOptions
 from ocr_pipeline.inspector import IntakeInspector
@@ -60,6 +61,7 @@ class Services:
     search: SearchDeps
     agency: AgencyDeps
     indexer: OutboxPublisher
+    login_throttle: LoginThrottle
 
     def start_background(self) -> None:
         """The embedded job runner and the indexer, inside the service process."""
@@ -182,4 +184,6 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None,
                             supplement_window_days=settings.supplement_window_days),
         accounts=AccountsDeps(store=store, clock=clock, hasher=hasher, audit_key=audit_key,
                               token_ttl=timedelta(minutes=settings.token_ttl_minutes)),
+        login_throttle=LoginThrottle(limit=settings.login_rate_per_minute,
+                                     window=timedelta(minutes=1), clock=clock),
     )

@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     secret_key: str = DEV_SECRET
     audit_key: str = DEV_SECRET
     token_ttl_minutes: int = Field(default=480, ge=5, le=24 * 60)
+    login_rate_per_minute: int = Field(
+        default=10, ge=1, le=10_000,
+        description="failed logins per minute per client address and per name; then 429")
     dossier_code_format: str = "{agency}-{yymmdd}-{seq:04d}"
     supplement_window_days: int = Field(default=3, ge=0, le=30)
     password_time_cost: int = Field(default=3, ge=1)

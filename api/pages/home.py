@@ -25,6 +25,7 @@ from api.pages.web import (
     safe_next,
     secure_cookies,
 )
+from api.ratelimit import TooManyAttempts, client_address
 from records.accounts import login, logout
 from records.errors import NotFound, Unauthenticated
 
@@ -66,7 +67,15 @@ def login_submit(
         return render(request, "pages/login.html", {**form, "form": form, "errors": errors},
                       status_code=422)
     try:
-        issued = login(services.accounts, username, password, otp=otp or None)
+        issued = services.login_throttle.attempt(
+            address=client_address(request), name=username,
+            login=lambda: login(services.accounts, username, password, otp=otp or None))
+    except TooManyAttempts as exc:
+        page = render(request, "pages/login.html",
+                      {**form, "form": form, "errors": {"_form": exc.message}},
+                      status_code=429)
+        page.headers["Retry-After"] = str(exc.retry_after)
+        return page
     except Unauthenticated as exc:
         need_otp = exc.code in {"otp_required", "otp_invalid"}
         field = "otp" if need_otp and exc.code == "otp_invalid" else "_form"
