@@ -27,6 +27,7 @@ __all__ = [
     "authenticate",
     "create_user",
     "login",
+    "login_client",
     "logout",
     "principal_of",
     "token_owner",
@@ -155,6 +156,32 @@ def login(deps: AccountsDeps, username: str, password: str, *,
     if failure is not None:
         raise failure
     return IssuedToken(token=token, expires_at=expires, principal=principal_of(user))
+
+
+def _bad_client() -> Unauthenticated:
+    return Unauthenticated("invalid_client", "Mã ứng dụng (client_id) hoặc khóa bí mật "
+                           "(client_secret) không đúng.")
+
+
+def login_client(deps: AccountsDeps, client_id: str, client_secret: str) -> IssuedToken:
+    """Issue a token to another agency's system (OAuth2 client credentials, RFC 6749 §4.4).
+
+    Only an account whose one role is ``agency`` is a client: a person (staff or citizen)
+    logs in with the password grant, with their second factor, and is refused here exactly
+    as a wrong secret is. The secret is the account's password, so the lockout and the audit
+    of ``login`` apply unchanged."""
+    with deps.store.session(readonly=True) as tx:
+        user = tx.get_user(client_id.strip())
+    # A client enrolled in two-factor login has no code to give: refused, not let through.
+    if user is None or user.roles != frozenset({Role.AGENCY}) or user.totp_secret:
+        deps.hasher.verify(_dummy_hash(deps.hasher), client_secret)
+        raise _bad_client()
+    try:
+        return login(deps, user.username, client_secret)
+    except Unauthenticated as refused:
+        if refused.code == "invalid_credentials":
+            raise _bad_client() from None
+        raise
 
 
 def authenticate(deps: AccountsDeps, token: str | None) -> Principal:

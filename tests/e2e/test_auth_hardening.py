@@ -1,8 +1,11 @@
-"""Login hardening: throttling failed logins per address and per name (API and pages)."""
+"""Login hardening: throttling failed logins per address and per name (API and pages),
+client credentials for other agencies' systems, the one-time code on the API."""
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -11,7 +14,8 @@ from fastapi.testclient import TestClient
 from httpx import Response
 
 from api.demo import DEMO_PASSWORD
-from tests.fixtures.app import Api, is_vietnamese, running_api
+from records.accounts import totp_code
+from tests.fixtures.app import Api, bearer, is_vietnamese, running_api
 from tests.fixtures.web import PageClient, form_error
 
 pytestmark = pytest.mark.e2e
@@ -140,3 +144,115 @@ def test_the_limit_is_a_setting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
         for _ in range(2):
             assert _token(client, "khongtontai", "sai").status_code == 401
         _assert_throttled(_token(client, "tiepnhan"))
+
+
+# -- client credentials -------------------------------------------------------------------------
+BAD_CLIENT = {"error": {"code": "invalid_client", "field": None,
+                        "message": "Mã ứng dụng (client_id) hoặc khóa bí mật (client_secret) "
+                                   "không đúng."}}
+
+
+def _client_grant(client: TestClient, client_id: str,
+                  secret: str = DEMO_PASSWORD) -> Response:
+    return client.post("/api/v1/auth/token", data={
+        "grant_type": "client_credentials", "client_id": client_id, "client_secret": secret})
+
+
+def test_an_agency_system_gets_a_token_with_client_credentials(api: Api) -> None:
+    answer = _client_grant(api.client, "coquankhac")
+    assert answer.status_code == 200
+    body = answer.json()
+    assert (body["token_type"], body["username"], body["roles"]) == (
+        "bearer", "coquankhac", ["agency"])
+    me = api.client.get("/api/v1/auth/me", headers=bearer(body["access_token"]))
+    assert me.json()["roles"] == ["agency"]
+    # The agency API takes it as the agency's (its procedure scope is a separate matter).
+    query = api.client.post("/api/v1/agency/persons/022190001234/documents",
+                            headers=bearer(body["access_token"]),
+                            json={"procedure_code": "1.012736.000.00.00.H40",
+                                  "purpose": "Xác minh nghĩa vụ thuế",
+                                  "officer": "Lê Văn Bình, Cục Thuế",
+                                  "dossier_code": "TCT-2026-000123",
+                                  "legal_basis": "Luật Quản lý thuế 2019, Điều 98"})
+    assert query.status_code != 401, query.text
+
+
+def test_client_credentials_may_come_as_http_basic(api: Api) -> None:
+    pair = base64.b64encode(f"coquankhac:{DEMO_PASSWORD}".encode()).decode()
+    answer = api.client.post("/api/v1/auth/token", data={"grant_type": "client_credentials"},
+                             headers={"Authorization": f"Basic {pair}"})
+    assert (answer.status_code, answer.json()["username"]) == (200, "coquankhac")
+
+
+@pytest.mark.parametrize("client_id", ["tiepnhan", "quantri", "congdan", "022190001234"])
+def test_people_may_not_use_client_credentials(api: Api, client_id: str) -> None:
+    # The right password, the wrong grant: refused exactly like a wrong secret.
+    answer = _client_grant(api.client, client_id)
+    assert (answer.status_code, answer.json()) == (401, BAD_CLIENT)
+    assert answer.headers["www-authenticate"] == "Bearer"
+
+
+def test_a_wrong_secret_or_unknown_client_is_one_answer(api: Api) -> None:
+    assert _client_grant(api.client, "coquankhac", "sai").json() == BAD_CLIENT
+    assert _client_grant(api.client, "khongtontai", "sai").json() == BAD_CLIENT
+
+
+def test_client_failures_are_throttled_and_lock_the_client(api: Api) -> None:
+    for _ in range(5):
+        assert _client_grant(api.client, "coquankhac", "sai").status_code == 401
+    locked = _client_grant(api.client, "coquankhac")
+    assert locked.json()["error"]["code"] == "account_locked"
+    for n in range(LIMIT - 5):
+        assert _client_grant(api.client, f"he-thong-{n}", "sai").status_code == 401
+    _assert_throttled(_client_grant(api.client, "he-thong-moi", "sai"))
+
+
+def test_an_agency_client_enrolled_in_totp_cannot_use_client_credentials(api: Api) -> None:
+    with api.services.records.store.session() as tx:
+        user = tx.get_user("coquankhac")
+        assert user is not None
+        tx.update_user(replace(user, totp_secret="JBSWY3DPEHPK3PXP"))
+    assert _client_grant(api.client, "coquankhac").json() == BAD_CLIENT
+
+
+def test_the_password_grant_stays_the_default_and_named(api: Api) -> None:
+    assert _token(api.client, "tiepnhan").status_code == 200
+    named = api.client.post("/api/v1/auth/token", data={
+        "grant_type": "password", "username": "tiepnhan", "password": DEMO_PASSWORD})
+    assert named.status_code == 200
+    # An agency account may still use the password grant (the original way in).
+    assert _token(api.client, "coquankhac").status_code == 200
+
+
+@pytest.mark.parametrize(("data", "status", "code", "field"), [
+    ({"grant_type": "authorization_code", "code": "x"}, 400, "unsupported_grant_type",
+     "grant_type"),
+    ({"grant_type": "client_credentials", "client_id": "coquankhac"}, 422, "invalid_request",
+     "client_secret"),
+    ({"grant_type": "client_credentials", "client_secret": "x"}, 422, "invalid_request",
+     "client_id"),
+    ({"password": "x"}, 422, "invalid_request", "username"),
+    ({"username": "tiepnhan", "password": ""}, 422, "invalid_request", "password"),
+])
+def test_malformed_token_requests_name_the_field(api: Api, data: dict[str, str], status: int,
+                                                 code: str, field: str) -> None:
+    answer = api.client.post("/api/v1/auth/token", data=data)
+    error = answer.json()["error"]
+    assert (answer.status_code, error["code"], error["field"]) == (status, code, field)
+    assert is_vietnamese(error["message"])
+
+
+# -- the one-time code on the API ---------------------------------------------------------------
+def test_the_api_password_grant_takes_the_one_time_code(api: Api) -> None:
+    secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+    with api.services.records.store.session() as tx:
+        user = tx.get_user("lanhdao")
+        assert user is not None
+        tx.update_user(replace(user, totp_secret=secret))
+    asked = _token(api.client, "lanhdao")
+    assert (asked.status_code, asked.json()["error"]["code"], asked.json()["error"]["field"]) \
+        == (401, "otp_required", "otp")
+    code = totp_code(secret, api.clock.now())
+    answer = api.client.post("/api/v1/auth/token", data={
+        "username": "lanhdao", "password": DEMO_PASSWORD, "otp": code})
+    assert answer.status_code == 200
