@@ -35,6 +35,7 @@ from records.adapters.sql import (
 from records.agency import AgencyDeps
 from records.documents import OCR_JOB, DocumentDeps
 from records.identifiers import DossierCodeFormat
+from records.identity import IdentityProvider, LocalPasswords
 from records.indexing import SearchDeps, publish_outbox
 from records.jobs import JobDeps, JobRunner, run_job
 from records.ports import BlobStore, Clock, SearchIndex
@@ -62,6 +63,7 @@ class Services:
     agency: AgencyDeps
     indexer: OutboxPublisher
     login_throttle: LoginThrottle
+    identity: IdentityProvider
 
     def start_background(self) -> None:
         """The embedded job runner and the indexer, inside the service process."""
@@ -127,6 +129,14 @@ def _trust(settings: Settings, clock: Clock) -> DemoTrust | ConfiguredTrust:
     return DemoTrust(settings.data_dir / "pki", clock=clock.now)
 
 
+def _identity(settings: Settings, accounts: AccountsDeps) -> IdentityProvider:
+    # One provider today; an OIDC one (VNeID) would be another case, built from its own
+    # settings block (docs/security.md).
+    match settings.identity_provider:
+        case "local":
+            return LocalPasswords(accounts)
+
+
 def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None,
               migrate: bool = True) -> Services:
     """Build every service from ``settings``; with ``migrate`` the schema is brought up to
@@ -164,6 +174,8 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None,
         public_base_url=settings.public_base_url, place=settings.province,
         retention=timedelta(days=365 * settings.result_retention_years))
     search = SearchDeps(store=store, clock=clock, index=_search_index(settings))
+    accounts = AccountsDeps(store=store, clock=clock, hasher=hasher, audit_key=audit_key,
+                            token_ttl=timedelta(minutes=settings.token_ttl_minutes))
     return Services(
         settings=settings,
         results=results,
@@ -182,8 +194,8 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None,
         records=RecordsDeps(store=store, clock=clock, audit_key=audit_key,
                             code_format=DossierCodeFormat(template=settings.dossier_code_format),
                             supplement_window_days=settings.supplement_window_days),
-        accounts=AccountsDeps(store=store, clock=clock, hasher=hasher, audit_key=audit_key,
-                              token_ttl=timedelta(minutes=settings.token_ttl_minutes)),
+        accounts=accounts,
+        identity=_identity(settings, accounts),
         login_throttle=LoginThrottle(limit=settings.login_rate_per_minute,
                                      window=timedelta(minutes=1), clock=clock),
     )

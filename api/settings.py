@@ -66,6 +66,8 @@ class Settings(BaseSettings):
     secret_key: str = DEV_SECRET
     audit_key: str = DEV_SECRET
     token_ttl_minutes: int = Field(default=480, ge=5, le=24 * 60)
+    identity_provider: Literal["local"] = Field(
+        default="local", description="who checks logins; see docs/security.md for OIDC")
     login_rate_per_minute: int = Field(
         default=10, ge=1, le=10_000,
         description="failed logins per minute per client address and per name; then 429")

@@ -26,8 +26,9 @@ from api.pages.web import (
     secure_cookies,
 )
 from api.ratelimit import TooManyAttempts, client_address
-from records.accounts import login, logout
+from records.accounts import logout
 from records.errors import NotFound, Unauthenticated
+from records.identity import PasswordLogin
 
 router = APIRouter(include_in_schema=False)
 
@@ -69,7 +70,8 @@ def login_submit(
     try:
         issued = services.login_throttle.attempt(
             address=client_address(request), name=username,
-            login=lambda: login(services.accounts, username, password, otp=otp or None))
+            login=lambda: services.identity.login(
+                PasswordLogin(username=username, password=password, otp=otp or None)))
     except TooManyAttempts as exc:
         page = render(request, "pages/login.html",
                       {**form, "form": form, "errors": {"_form": exc.message}},

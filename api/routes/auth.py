@@ -16,8 +16,9 @@ from api.deps import AppServices, BearerToken, CurrentUser
 from api.errors import error_response
 from api.ratelimit import TooManyAttempts, client_address
 from api.schemas import ErrorPublic, TokenPublic
-from records.accounts import IssuedToken, login, login_client, logout
+from records.accounts import IssuedToken, login_client, logout
 from records.errors import DomainError, InvalidInput
+from records.identity import PasswordLogin
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
@@ -103,7 +104,8 @@ def issue_token(
         secret = _required(password, "password")
 
         def attempt() -> IssuedToken:
-            return login(services.accounts, name, secret, otp=otp or None)
+            return services.identity.login(PasswordLogin(username=name, password=secret,
+                                                         otp=otp or None))
     elif grant_type == CLIENT_GRANT:
         basic = _basic_client(request)
         name = _required(client_id or (basic[0] if basic else None), "client_id")

@@ -1,5 +1,6 @@
 """Login hardening: throttling failed logins per address and per name (API and pages),
-client credentials for other agencies' systems, the one-time code on the API."""
+client credentials for other agencies' systems, the one-time code on the API, and the
+identity-provider port that both login doors go through."""
 
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ from fastapi.testclient import TestClient
 from httpx import Response
 
 from api.demo import DEMO_PASSWORD
-from records.accounts import totp_code
+from records.accounts import IssuedToken, totp_code
+from records.errors import Unauthenticated
+from records.identity import Credentials, ExternalAssertion, LocalPasswords, PasswordLogin
 from tests.fixtures.app import Api, bearer, is_vietnamese, running_api
 from tests.fixtures.web import PageClient, form_error
 
@@ -256,3 +259,57 @@ def test_the_api_password_grant_takes_the_one_time_code(api: Api) -> None:
     answer = api.client.post("/api/v1/auth/token", data={
         "username": "lanhdao", "password": DEMO_PASSWORD, "otp": code})
     assert answer.status_code == 200
+
+
+# -- the identity-provider port -----------------------------------------------------------------
+class RecordingProvider:
+    """The local provider, noting what each login presented (a fake that keeps the
+    contract, not a mock)."""
+
+    name = "recording"
+
+    def __init__(self, inner: LocalPasswords) -> None:
+        self.inner = inner
+        self.seen: list[Credentials] = []
+
+    def login(self, credentials: Credentials) -> IssuedToken:
+        self.seen.append(credentials)
+        return self.inner.login(credentials)
+
+
+def test_the_configured_provider_is_local_passwords(api: Api) -> None:
+    identity = api.services.identity
+    assert api.services.settings.identity_provider == "local"
+    assert isinstance(identity, LocalPasswords)
+    issued = identity.login(PasswordLogin(username="022190001234", password=DEMO_PASSWORD))
+    assert issued.principal.username == "congdan"
+    with pytest.raises(Unauthenticated) as refused:
+        identity.login(PasswordLogin(username="congdan", password="sai"))
+    assert refused.value.code == "invalid_credentials"
+
+
+def test_the_local_provider_refuses_external_assertions(api: Api) -> None:
+    with pytest.raises(Unauthenticated) as refused:
+        api.services.identity.login(ExternalAssertion(issuer="https://vneid.gov.vn",
+                                                      token="eyJhbGciOi.x.y"))
+    assert refused.value.code == "unsupported_credentials"
+    assert is_vietnamese(refused.value.message)
+
+
+def test_both_login_doors_go_through_the_identity_provider(api: Api) -> None:
+    from api.app import create_app
+
+    local = api.services.identity
+    assert isinstance(local, LocalPasswords)
+    provider = RecordingProvider(local)
+    client = TestClient(create_app(replace(api.services, identity=provider)),
+                        follow_redirects=False)  # no lifespan: the services stay api's
+    assert _token(client, "tiepnhan").status_code == 200
+    page = PageClient(client)
+    assert page.login("022190001234", otp="").status_code == 303
+    # Client credentials are for machines and do not pass through it.
+    assert _client_grant(client, "coquankhac").status_code == 200
+    assert provider.seen == [
+        PasswordLogin(username="tiepnhan", password=DEMO_PASSWORD),
+        PasswordLogin(username="022190001234", password=DEMO_PASSWORD),
+    ]
