@@ -10,14 +10,16 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from enum import StrEnum
 from pathlib import Path
 
 from records.audit import AuditEvent
 from records.authz import Action, Principal, authorize, can_see
-from records.errors import DomainError, InvalidInput, NotFound
+from records.errors import Conflict, DomainError, InvalidInput, NotFound
 from records.identifiers import document_id as full_document_id
-from records.jobs import Job, JobRunner, idempotency_key
+from records.indexing import document_key
+from records.jobs import Job, JobRunner, JobState, idempotency_key
 from records.model import (
     CopyKind,
     Document,
@@ -34,17 +36,23 @@ __all__ = [
     "OCR_JOB",
     "DocumentDeps",
     "DocumentView",
+    "DossierPaper",
     "FileToSend",
+    "PaperState",
     "Upload",
     "add_document",
     "document_not_found",
+    "dossier_documents",
     "get_document",
     "open_document_file",
     "refuse_upload",
+    "review_page",
 ]
 
 OCR_JOB = "ocr"
 MAX_FILES = 200
+MAX_PAGE_TEXT = 100_000
+_PENDING_JOB = frozenset({JobState.QUEUED, JobState.RUNNING, JobState.FAILED})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -285,3 +293,90 @@ def open_document_file(deps: DocumentDeps, who: Principal, doc_code: str, *,
         return chosen
 
 
+
+
+class PaperState(StrEnum):
+    """Where a paper of a dossier stands, as the clerk follows it."""
+
+    PROCESSING = "processing"  # OCR queued, running, or waiting to retry
+    NEEDS_REVIEW = "needs_review"  # ready, but a page is blank or read with low confidence
+    READY = "ready"
+    FAILED = "failed"  # OCR gave up: the original is kept, a clerk must look
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class DossierPaper:
+    """A document of a dossier with its latest version and digitisation progress."""
+
+    document: Document
+    version: DocumentVersion
+    job: Job | None
+    pages_to_review: tuple[int, ...]
+
+    @property
+    def pending(self) -> bool:
+        return self.job is not None and self.job.state in _PENDING_JOB
+
+    @property
+    def state(self) -> PaperState:
+        if self.version.status is VersionStatus.FAILED or (
+                self.job is not None and self.job.state is JobState.QUARANTINED):
+            return PaperState.FAILED
+        if self.version.status is VersionStatus.PROCESSING:
+            return PaperState.PROCESSING
+        return PaperState.NEEDS_REVIEW if self.pages_to_review else PaperState.READY
+
+
+def dossier_documents(deps: DocumentDeps, who: Principal,
+                      dossier_code: str) -> tuple[DossierPaper, ...]:
+    """The papers of a dossier and how far each one's digitisation has gone (their facts
+    only: opening a paper's content is ``get_document``, which is logged)."""
+    with deps.store.session(readonly=True) as tx:
+        dossier = tx.get_dossier(dossier_code)
+        if dossier is None or not can_see(who, dossier):
+            raise NotFound("dossier_not_found", "Không tìm thấy hồ sơ.")
+        papers = []
+        for document in tx.documents_of(dossier.id):
+            if not document.versions:
+                continue
+            version = document.versions[-1]
+            jobs = tx.jobs_for_document(document.id)
+            flagged = tuple(p.number for p in tx.pages(document.id, version.version)
+                            if p.needs_review)
+            papers.append(DossierPaper(document=document, version=version,
+                                       job=jobs[-1] if jobs else None,
+                                       pages_to_review=flagged))
+        return tuple(papers)
+
+
+def review_page(deps: DocumentDeps, who: Principal, doc_code: str, number: int, *,
+                text: str | None = None) -> DocumentView:
+    """A person has looked at a page OCR flagged (blank or low confidence): confirm it as
+    read, or correct its text. The original and the archival copy stay as they are; the
+    corrected text is what search and reuse read from now on."""
+    if text is not None and len(text) > MAX_PAGE_TEXT:
+        raise InvalidInput("page_text_too_long", f"Nội dung trang dài quá {MAX_PAGE_TEXT} ký "
+                           "tự.", field="text")
+    now = deps.clock.now()
+    with deps.store.session() as tx:
+        document, dossier = _visible_document(tx, who, doc_code)
+        authorize(who, Action.EDIT_DOCUMENTS, dossier)
+        version = document.versions[-1]
+        if version.status is not VersionStatus.READY:
+            raise Conflict("document_not_ready", "Tài liệu chưa số hóa xong, chưa thể kiểm tra "
+                           "trang.")
+        pages = tx.pages(document.id, version.version)
+        page = next((p for p in pages if p.number == number), None)
+        if page is None:
+            raise NotFound("page_not_found", f"Tài liệu không có trang số {number}.")
+        new_text = page.text if text is None else text.replace("\r\n", "\n")
+        checked = replace(page, text=new_text, needs_review=False)
+        tx.save_pages(document.id, version.version,
+                      [checked if p.number == number else p for p in pages])
+        corrected = new_text != page.text
+        if corrected:
+            tx.add_outbox(document_key(doc_code), now=now)
+        _audit(tx, deps, who.username, "document.page_review", doc_code, page=number,
+               corrected=int(corrected),
+               text_sha256=hashlib.sha256(new_text.encode()).hexdigest())
+    return get_document(deps, who, doc_code)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Header, Path, Query, Response
 
 from api.deps import AppServices, CurrentUser
 from api.schemas import (
@@ -34,9 +34,23 @@ Code = Annotated[str, Path(min_length=1, max_length=60)]
 
 
 @router.post("", status_code=201, response_model=DossierPublic, responses=_ERRORS)
-def open_dossier(body: DossierCreate, services: AppServices,
-                 who: CurrentUser) -> DossierPublic:
-    view = create_dossier(services.records, who, CreateDossier(**body.model_dump()))
+def open_dossier(
+    body: DossierCreate,
+    services: AppServices,
+    who: CurrentUser,
+    response: Response,
+    idempotency_key: Annotated[str | None, Header(
+        max_length=100, description="Any unique string (a UUID): the same key sent again "
+        "by the same user returns the dossier the first request opened")] = None,
+) -> DossierPublic:
+    """Open a dossier. A request repeated with the same ``Idempotency-Key`` opens nothing:
+    it is answered like the first one (201, the same dossier), with the header
+    ``Idempotent-Replayed: true``; the same key with another procedure or applicant is a 409.
+    """
+    view = create_dossier(services.records, who, CreateDossier(
+        **body.model_dump(), idempotency_key=idempotency_key))
+    if view.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
     return DossierPublic.of(view)
 
 
