@@ -37,18 +37,24 @@ __all__ = [
     "ArchiveExtension",
     "BatchItem",
     "DraftRequest",
+    "Letterhead",
     "PublicResult",
+    "QueueEntry",
     "ResultDeps",
     "ResultFile",
+    "SignerChoice",
     "draft_result",
     "extend_archives",
+    "letterhead",
     "open_result",
     "public_result",
     "queue",
+    "queue_entries",
     "result_code",
     "result_not_found",
     "seal_results",
     "sign_results",
+    "signer_choices",
     "verification_digest",
 ]
 
@@ -155,7 +161,7 @@ def draft_result(deps: ResultDeps, who: Principal, dossier_code: str,
         else:
             code, number = existing.code, existing.number
         draft = DraftInput(
-            agency_parent=f"UBND TỈNH {deps.place.upper()}",
+            agency_parent=_parent_authority(deps),
             agency_name=(agency.name if agency else "").upper(), number=number,
             place=deps.place, issue_date=today,
             title=(procedure.result_type if procedure else "KẾT QUẢ").upper(),
@@ -186,6 +192,10 @@ def draft_result(deps: ResultDeps, who: Principal, dossier_code: str,
         _audit(tx, deps, who.username, "result.draft", code, dossier=dossier.code,
                sha256=ref.sha256)
         return result
+
+
+def _parent_authority(deps: ResultDeps) -> str:
+    return f"UBND TỈNH {deps.place.upper()}"
 
 
 def _person_name(display_name: str) -> str:
@@ -389,6 +399,78 @@ def queue(deps: ResultDeps, who: Principal, stage: str) -> list[Result]:
             return tx.results_awaiting(agency_code=who.agency_code, status=ResultStatus.SIGNED,
                                        dossier_status=DossierStatus.SIGNED.value)
     return []
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class QueueEntry:
+    """A result in a queue, with what tells the reader whose dossier it is."""
+
+    result: Result
+    dossier_code: str
+    applicant_name: str
+    procedure_name: str
+    due_at: datetime | None
+
+
+def queue_entries(deps: ResultDeps, who: Principal, stage: str) -> list[QueueEntry]:
+    """``queue`` with each result's dossier code, applicant, procedure and due date."""
+    found = queue(deps, who, stage)
+    entries: list[QueueEntry] = []
+    with deps.store.session(readonly=True) as tx:
+        for result in found:
+            dossier = tx.get_dossier_by_id(result.dossier_id)
+            if dossier is None or not can_see(who, dossier):
+                continue
+            person = tx.get_person(dossier.applicant_id)
+            procedure = tx.get_procedure(dossier.procedure_code)
+            entries.append(QueueEntry(
+                result=result, dossier_code=dossier.code,
+                applicant_name=person.name if person else dossier.applicant_id,
+                procedure_name=procedure.name if procedure else dossier.procedure_code,
+                due_at=dossier.due_at))
+    return entries
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SignerChoice:
+    username: str
+    display_name: str
+    name: str  # as printed under the signature
+
+
+def signer_choices(deps: ResultDeps, who: Principal, dossier_code: str) -> list[SignerChoice]:
+    """Who can sign this dossier's result: active signers of its agency who hold a
+    registered personal certificate (without one, ``sign_results`` would refuse them)."""
+    with deps.store.session(readonly=True) as tx:
+        dossier = _visible(tx, who, dossier_code)
+        owners = sorted({c.owner_username for c in tx.certificates(
+            kind=CertificateKind.PERSONAL) if c.owner_username})
+        choices = []
+        for username in owners:
+            user = tx.get_user(username)
+            if (user is not None and user.active and Role.SIGNER in user.roles
+                    and user.agency_code == dossier.agency_code):
+                choices.append(SignerChoice(username=user.username,
+                                            display_name=user.display_name,
+                                            name=_person_name(user.display_name)))
+    return choices
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Letterhead:
+    """The heading of the centre's printed forms (02, 04) for a dossier, as on its result."""
+
+    parent: str  # the governing authority: "UBND TỈNH QUẢNG NINH"
+    agency: str  # the agency deciding the dossier
+    place: str
+
+
+def letterhead(deps: ResultDeps, who: Principal, dossier_code: str) -> Letterhead:
+    with deps.store.session(readonly=True) as tx:
+        dossier = _visible(tx, who, dossier_code)
+        agency = tx.get_agency(dossier.agency_code)
+    return Letterhead(parent=_parent_authority(deps),
+                      agency=agency.name if agency else dossier.agency_code, place=deps.place)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
