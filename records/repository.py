@@ -41,10 +41,12 @@ from records.model import (
 
 __all__ = [
     "DossierQuery",
+    "Holiday",
     "RecordsSession",
     "RecordsStore",
     "StoredToken",
     "User",
+    "UserCounts",
 ]
 
 
@@ -84,6 +86,23 @@ class DossierQuery:
     overdue_at: datetime | None = None  # only dossiers overdue at this moment
     limit: int = 50
     offset: int = 0
+
+
+# Administration
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Holiday:
+    """A configured day: a public holiday off, or a weekend day swapped into a working day."""
+
+    day: date
+    name: str
+    working: bool = False
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class UserCounts:
+    total: int
+    active: int
+    two_factor: int
 
 
 class RecordsSession(Protocol):
@@ -185,6 +204,18 @@ class RecordsSession(Protocol):
                 idem_key: str, max_attempts: int, now: datetime) -> Job: ...
     def get_job(self, job_id: int) -> Job | None: ...
     def jobs_for_document(self, document_id: int) -> list[Job]: ...
+
+    # Administration
+    def list_agencies(self) -> list[Agency]: ...
+    def rename_agency(self, code: str, name: str) -> bool: ...
+    def rename_branch(self, code: str, name: str) -> bool: ...
+    def replace_procedure(self, procedure: Procedure) -> bool: ...
+    def list_users(self, *, query: str = "", role: Role | None = None,
+                   limit: int = 200) -> list[User]: ...
+    def user_counts(self) -> UserCounts: ...
+    def revoke_tokens_of(self, username: str) -> int: ...
+    def list_holidays(self, year: int) -> list[Holiday]: ...
+    def delete_holiday(self, day: date) -> bool: ...
 
     # Audit chain
     def append_audit(self, event: AuditEvent, *, at: datetime, key: bytes) -> AuditEntry: ...

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Row, func, insert, or_, select, update
 
 from records.adapters.sql import tables as t
+from records.adapters.sql.admin import AdminRows
 from records.adapters.sql.counters import dialect_insert, next_in_sequence
 from records.adapters.sql.documents import DocumentRows
 from records.adapters.sql.engine import READONLY
@@ -80,7 +81,7 @@ def _audit(row: Row[Any]) -> AuditEntry:
                       detail=m["detail"], prev_hash=m["prev_hash"], hash=m["hash"])
 
 
-class SqlRecordsSession(DocumentRows, JobRows, ResultRows, StoreRows):
+class SqlRecordsSession(DocumentRows, JobRows, ResultRows, StoreRows, AdminRows):
     """``RecordsSession`` on one open connection and transaction."""
 
     def __init__(self, connection: Connection) -> None:
