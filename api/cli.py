@@ -121,7 +121,7 @@ def init(
     as_json: JsonFlag = False,
 ) -> None:
     """Create or upgrade the database (and the data directory)."""
-    from api.demo import seed_demo
+    from api.demo import seed_demo, seed_history
 
     services = _services()
     url = make_url(services.settings.resolved_database_url)
@@ -129,6 +129,7 @@ def init(
                                "data_dir": str(services.settings.data_dir.resolve())}
     if demo:
         payload["demo"] = seed_demo(services)
+        seed_history(services)  # months of past dossiers, for the statistics
     _emit(payload, as_json, f"Cơ sở dữ liệu sẵn sàng: {payload['database']}")
 
 

@@ -32,7 +32,7 @@ from signing import DemoPki, verify_pdf
 from signing.demo_pki import DEMO_PASSPHRASE
 from signing.service import describe_certificate
 
-__all__ = ["DEMO_PASSWORD", "DEMO_USERS", "DemoUser", "run_demo", "seed_demo"]
+__all__ = ["DEMO_PASSWORD", "DEMO_USERS", "DemoUser", "run_demo", "seed_demo", "seed_history"]
 
 DEMO_PASSWORD = "motcua-demo"  # noqa: S105 - printed to the operator of a demo install
 
@@ -277,3 +277,11 @@ def run_demo(services: Services, scans: list[Path] | None = None) -> dict[str, A
                         if s.level else None} for s in report.signatures],
         "audit": {"intact": audit.intact, "checked": audit.checked},
     }
+
+
+def seed_history(services: Services, *, dossiers: int = 300) -> dict[str, int]:
+    """Months of past dossiers for the statistics (``motcua init --demo`` only: it takes a
+    second or two, too long for every test's seed). See ``api.demo_history``."""
+    from api.demo_history import seed_history as seed  # it builds on this module's data
+
+    return seed(services, dossiers=dossiers)

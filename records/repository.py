@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from records.audit import AuditEntry, AuditEvent
 from records.authz import Scope
@@ -38,6 +38,9 @@ from records.model import (
     StoreStatus,
     VersionStatus,
 )
+
+if TYPE_CHECKING:  # records.statistics builds on the store; only its row types are named here
+    from records.statistics import BranchTally, ProcessingSpan, StatisticsWindow
 
 __all__ = [
     "DossierQuery",
@@ -216,6 +219,10 @@ class RecordsSession(Protocol):
     def revoke_tokens_of(self, username: str) -> int: ...
     def list_holidays(self, year: int) -> list[Holiday]: ...
     def delete_holiday(self, day: date) -> bool: ...
+
+    # Statistics (aggregates over every dossier: see records.statistics)
+    def statistics_tallies(self, window: StatisticsWindow) -> list[BranchTally]: ...
+    def processing_spans(self, window: StatisticsWindow) -> list[ProcessingSpan]: ...
 
     # Audit chain
     def append_audit(self, event: AuditEvent, *, at: datetime, key: bytes) -> AuditEntry: ...

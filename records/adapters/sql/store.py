@@ -17,6 +17,7 @@ from records.adapters.sql.documents import DocumentRows
 from records.adapters.sql.engine import READONLY
 from records.adapters.sql.jobs import JobRows
 from records.adapters.sql.results import ResultRows
+from records.adapters.sql.statistics import StatisticsRows
 from records.adapters.sql.store_items import StoreRows
 from records.audit import AuditEntry, AuditEvent, next_entry
 from records.model import (
@@ -81,7 +82,7 @@ def _audit(row: Row[Any]) -> AuditEntry:
                       detail=m["detail"], prev_hash=m["prev_hash"], hash=m["hash"])
 
 
-class SqlRecordsSession(DocumentRows, JobRows, ResultRows, StoreRows, AdminRows):
+class SqlRecordsSession(DocumentRows, JobRows, ResultRows, StoreRows, AdminRows, StatisticsRows):
     """``RecordsSession`` on one open connection and transaction."""
 
     def __init__(self, connection: Connection) -> None:
