@@ -40,7 +40,7 @@ from records.model import (
 )
 
 if TYPE_CHECKING:  # records.statistics builds on the store; only its row types are named here
-    from records.statistics import BranchTally, ProcessingSpan, StatisticsWindow
+    from records.statistics import BranchTally, ProcessingDay, StatisticsWindow
 
 __all__ = [
     "DossierQuery",
@@ -222,7 +222,7 @@ class RecordsSession(Protocol):
 
     # Statistics (aggregates over every dossier: see records.statistics)
     def statistics_tallies(self, window: StatisticsWindow) -> list[BranchTally]: ...
-    def processing_spans(self, window: StatisticsWindow) -> list[ProcessingSpan]: ...
+    def processing_days(self, window: StatisticsWindow) -> list[ProcessingDay]: ...
 
     # Audit chain
     def append_audit(self, event: AuditEvent, *, at: datetime, key: bytes) -> AuditEntry: ...

@@ -8,8 +8,8 @@ period; settled in the period, on time or late; still being processed past the d
 [Decree 61/2018; the exact report form was not checked, so the headings are a documented
 choice]. The store computes them with a few
 aggregate queries over the whole table (``RecordsSession.statistics_tallies`` and
-``processing_spans``); only the per-day processing spans are turned into working days here,
-with the centre's own calendar.
+``processing_days``); only the per-day counts are turned into working days here, with the
+centre's own calendar.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ __all__ = [
     "RUNNING_STATES",
     "BranchStatistics",
     "BranchTally",
-    "ProcessingSpan",
+    "ProcessingDay",
     "StatisticsReport",
     "StatisticsRequest",
     "StatisticsWindow",
@@ -88,15 +88,19 @@ class BranchTally:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class ProcessingSpan:
-    """``count`` dossiers of a desk and procedure settled in the period whose processing
-    clock last started on local day ``start`` and that were settled on local day ``end``."""
+class ProcessingDay:
+    """Of the dossiers of a desk and procedure settled in the period: how many had their
+    processing clock last started on local ``day``, and how many were settled on it.
+
+    Working days taken are then a difference of prefix sums (the working days up to the
+    day settled, less those up to the day started), so the store groups by one day, not by
+    every pair of days."""
 
     branch_code: str
     procedure_code: str
-    start: date
-    end: date
-    count: int
+    day: date
+    started: int = 0
+    settled: int = 0
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -192,17 +196,29 @@ def _window(request: StatisticsRequest, now: datetime) -> StatisticsWindow:
                             branch_code=request.branch_code, utc_offset=offset)
 
 
-def _line(code: str, name: str, tally: BranchTally | None, spans: list[ProcessingSpan],
-          legal_days: dict[str, int], calendar: WorkingCalendar,
-          memo: dict[tuple[date, date], int]) -> BranchStatistics:
+def _working_index(calendar: WorkingCalendar, days: set[date]) -> dict[date, int]:
+    """For each day, the working days after the first of them up to it: a prefix sum, so
+    that ``index[b] - index[a]`` is ``calendar.working_days_between(a, b)``."""
+    if not days:
+        return {}
+    first, last = min(days), max(days)
+    index: dict[date, int] = {}
+    count, current = 0, first
+    while current <= last:
+        if current != first and calendar.is_working_day(current):
+            count += 1
+        index[current] = count
+        current += timedelta(days=1)
+    return index
+
+
+def _line(code: str, name: str, tally: BranchTally | None, days: list[ProcessingDay],
+          legal_days: dict[str, int], index: dict[date, int]) -> BranchStatistics:
     tally = tally or BranchTally(branch_code=code)
     taken = legal = 0
-    for span in spans:
-        key = (span.start, span.end)
-        if key not in memo:
-            memo[key] = calendar.working_days_between(span.start, span.end)
-        taken += memo[key] * span.count
-        legal += legal_days.get(span.procedure_code, 0) * span.count
+    for row in days:
+        taken += index[row.day] * (row.settled - row.started)
+        legal += legal_days.get(row.procedure_code, 0) * row.started
     return BranchStatistics(
         branch_code=code, branch_name=name, received=tally.received,
         received_online=tally.received_online, finished=tally.finished,
@@ -240,15 +256,15 @@ def dossier_statistics(deps: RecordsDeps, who: Principal,
         legal_days = {p.code: p.processing_days for p in tx.list_procedures()}
         off, working = tx.holidays()
         tallies = {t.branch_code: t for t in tx.statistics_tallies(window)}
-        spans = tx.processing_spans(window)
+        days = tx.processing_days(window)
     calendar = WorkingCalendar(holidays=off, working_weekend_days=working)
-    by_branch: dict[str, list[ProcessingSpan]] = {}
-    for span in spans:
-        by_branch.setdefault(span.branch_code, []).append(span)
-    memo: dict[tuple[date, date], int] = {}
+    index = _working_index(calendar, {row.day for row in days})
+    by_branch: dict[str, list[ProcessingDay]] = {}
+    for row in days:
+        by_branch.setdefault(row.branch_code, []).append(row)
     shown = [b for b in branches if request.branch_code in (None, "", b.code)]
     rows = tuple(_line(b.code, b.name, tallies.get(b.code), by_branch.get(b.code, []),
-                       legal_days, calendar, memo) for b in shown)
+                       legal_days, index) for b in shown)
     return StatisticsReport(date_from=request.date_from, date_to=request.date_to,
                             branch_code=request.branch_code or None, rows=rows,
                             total=_sum(rows, "Tổng cộng"), branches=branches,

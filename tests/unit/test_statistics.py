@@ -21,7 +21,7 @@ from records.ratings import RatingRequest, rate_dossier, rating_of
 from records.services import RecordsDeps
 from records.statistics import (
     BranchTally,
-    ProcessingSpan,
+    ProcessingDay,
     StatisticsRequest,
     StatisticsWindow,
     dossier_statistics,
@@ -40,10 +40,21 @@ OTHER = Principal(username="khac", roles=frozenset({Role.CITIZEN}), owner_id="00
 NOVEMBER = StatisticsRequest(date_from=date(2026, 11, 1), date_to=date(2026, 11, 30))
 
 
+@dataclass(frozen=True)
+class Span:
+    """``count`` settled dossiers whose clock started on ``start`` and ended on ``end``."""
+
+    branch_code: str
+    procedure_code: str
+    start: date
+    end: date
+    count: int
+
+
 @dataclass
 class FakeSession:
     tallies: list[BranchTally] = field(default_factory=list)
-    spans: list[ProcessingSpan] = field(default_factory=list)
+    spans: list[Span] = field(default_factory=list)
     holidays_off: frozenset[date] = frozenset()
     windows: list[StatisticsWindow] = field(default_factory=list)
     dossiers: dict[str, Dossier] = field(default_factory=dict)
@@ -65,8 +76,16 @@ class FakeSession:
         self.windows.append(window)
         return [t for t in self.tallies if window.branch_code in (None, t.branch_code)]
 
-    def processing_spans(self, window: StatisticsWindow) -> list[ProcessingSpan]:
-        return [s for s in self.spans if window.branch_code in (None, s.branch_code)]
+    def processing_days(self, window: StatisticsWindow) -> list[ProcessingDay]:
+        found: dict[tuple[str, str, date], dict[str, int]] = {}
+        for span in self.spans:
+            if window.branch_code not in (None, span.branch_code):
+                continue
+            for day, key in ((span.start, "started"), (span.end, "settled")):
+                counts = found.setdefault((span.branch_code, span.procedure_code, day), {})
+                counts[key] = counts.get(key, 0) + span.count
+        return [ProcessingDay(branch_code=b, procedure_code=p, day=d, **counts)
+                for (b, p, d), counts in found.items()]
 
     def get_dossier(self, code: str) -> Dossier | None:
         return self.dossiers.get(code)
@@ -149,12 +168,12 @@ def test_working_days_rates_and_totals() -> None:
         BranchTally(branch_code=B, received=2, finished=1, ratings=1, score_total=3),
     ], spans=[
         # Mon 2 to Fri 20 November: 15 working days, less the holiday on the 10th.
-        ProcessingSpan(branch_code=A, procedure_code="LAND", start=date(2026, 11, 2),
+        Span(branch_code=A, procedure_code="LAND", start=date(2026, 11, 2),
                        end=date(2026, 11, 20), count=2),
         # Friday to Monday: one working day.
-        ProcessingSpan(branch_code=A, procedure_code="LAND", start=date(2026, 11, 6),
+        Span(branch_code=A, procedure_code="LAND", start=date(2026, 11, 6),
                        end=date(2026, 11, 9), count=1),
-        ProcessingSpan(branch_code=B, procedure_code="BIRTH", start=date(2026, 11, 12),
+        Span(branch_code=B, procedure_code="BIRTH", start=date(2026, 11, 12),
                        end=date(2026, 11, 12), count=1),
     ])
     report = dossier_statistics(_deps(tx), ADMIN, NOVEMBER)

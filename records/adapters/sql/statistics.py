@@ -21,7 +21,7 @@ from sqlalchemy import (
 
 from records.adapters.sql import tables as t
 from records.model import ReuseStatus
-from records.statistics import BranchTally, ProcessingSpan, StatisticsWindow
+from records.statistics import BranchTally, ProcessingDay, StatisticsWindow
 
 __all__ = ["StatisticsRows"]
 
@@ -101,15 +101,18 @@ class StatisticsRows:
                 ratings=int(row.ratings), score_total=int(row.score))
         return [BranchTally(branch_code=code, **values) for code, values in tallies.items()]
 
-    def processing_spans(self, window: StatisticsWindow) -> list[ProcessingSpan]:
-        started = self._local_day(func.coalesce(_D.clock_started_at, _D.received_at),
-                                  window.utc_offset).label("started")
-        ended = self._local_day(_D.finished_at, window.utc_offset).label("ended")
-        rows = self._c.execute(
-            select(_D.branch_code, _D.procedure_code, started, ended,
-                   func.count().label("n"))
-            .where(_finished(window), _branch(window))
-            .group_by(_D.branch_code, _D.procedure_code, started, ended))
-        return [ProcessingSpan(branch_code=row.branch_code, procedure_code=row.procedure_code,
-                               start=_as_date(row.started), end=_as_date(row.ended),
-                               count=int(row.n)) for row in rows]
+    def processing_days(self, window: StatisticsWindow) -> list[ProcessingDay]:
+        found: dict[tuple[str, str, date], dict[str, int]] = {}
+        start = func.coalesce(_D.clock_started_at, _D.received_at)
+        for column, key in ((start, "started"), (_D.finished_at, "settled")):
+            day = self._local_day(column, window.utc_offset).label("day")
+            rows = self._c.execute(
+                select(_D.branch_code, _D.procedure_code, day, func.count().label("n"))
+                .where(_finished(window), _branch(window))
+                .group_by(_D.branch_code, _D.procedure_code, day))
+            for row in rows:
+                counts = found.setdefault(
+                    (row.branch_code, row.procedure_code, _as_date(row.day)), {})
+                counts[key] = int(row.n)
+        return [ProcessingDay(branch_code=branch, procedure_code=procedure, day=day, **counts)
+                for (branch, procedure, day), counts in found.items()]
