@@ -280,8 +280,8 @@ def run_demo(services: Services, scans: list[Path] | None = None) -> dict[str, A
 
 
 def seed_history(services: Services, *, dossiers: int = 300) -> dict[str, int]:
-    """Months of past dossiers for the statistics (``motcua init --demo`` only: it takes a
-    second or two, too long for every test's seed). See ``api.demo_history``."""
+    """Months of past dossiers for the statistics (``motcua init --demo`` only: 300 dossiers
+    take about six seconds, far too long for every test's seed). See ``api.demo_history``."""
     from api.demo_history import seed_history as seed  # it builds on this module's data
 
     return seed(services, dossiers=dossiers)
