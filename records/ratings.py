@@ -66,12 +66,11 @@ def rate_dossier(deps: RecordsDeps, who: Principal, code: str,
         if not may_rate(dossier):
             raise TransitionRefused("not_finished", "Hồ sơ chưa giải quyết xong: chỉ đánh giá "
                                     "được sau khi có kết quả.")
-        if tx.get_rating(dossier.id) is not None:
-            raise Conflict("already_rated", "Bạn đã đánh giá hồ sơ này rồi; mỗi hồ sơ chỉ được "
-                           "đánh giá một lần.")
         rating = Rating(dossier_id=dossier.id, owner_id=dossier.applicant_id,
                         score=request.score, comment=comment, created_at=now)
-        tx.add_rating(rating)
+        if not tx.add_rating(rating):
+            raise Conflict("already_rated", "Bạn đã đánh giá hồ sơ này rồi; mỗi hồ sơ chỉ được "
+                           "đánh giá một lần.")
         tx.append_audit(AuditEvent(actor=who.username, action="dossier.rate",
                                    object_type="dossier", object_id=dossier.code,
                                    detail={"score": request.score}),

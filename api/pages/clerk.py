@@ -20,6 +20,7 @@ from fastapi import Path as PathParam
 from fastapi.responses import Response
 from jinja2 import TemplateNotFound
 
+from api.files import send_blob, spooled_uploads
 from api.pages.web import (
     CsrfChecked,
     PageServices,
@@ -30,7 +31,6 @@ from api.pages.web import (
     render,
     templates,
 )
-from api.routes.documents import _send, _spooled
 from records.authz import Principal
 from records.documents import (
     DossierPaper,
@@ -327,7 +327,7 @@ def upload_paper(
         if not chosen:
             raise InvalidInput("no_files", "Vui lòng chọn tệp ảnh quét (PDF, JPEG, PNG, TIFF) "
                                "cần tải lên.", field="files")
-        with _spooled(services, who, code, chosen) as uploads:
+        with spooled_uploads(services, who, code, chosen) as uploads:
             view = add_document(services.documents, who, code, component_code, uploads,
                                 copy_kind=copy_kind)
     except (InvalidInput, TooLarge, Conflict) as exc:
@@ -463,11 +463,11 @@ def original_file(services: PageServices, who: PageUser, doc_code: DocCode,
     """An untouched original, byte for byte as it was uploaded; the access is logged."""
     chosen = open_document_file(services.documents, who, doc_code, archival=False,
                                 position=position)
-    return _send(services, chosen.sha256, chosen.media_type, chosen.filename)
+    return send_blob(services, chosen.sha256, chosen.media_type, chosen.filename)
 
 
 @router.get("/tai-lieu/{doc_code}/luu-tru")
 def archival_file(services: PageServices, who: PageUser, doc_code: DocCode) -> Response:
     """The two-layer PDF/A preservation copy; the access is logged."""
     chosen = open_document_file(services.documents, who, doc_code, archival=True)
-    return _send(services, chosen.sha256, chosen.media_type, chosen.filename)
+    return send_blob(services, chosen.sha256, chosen.media_type, chosen.filename)

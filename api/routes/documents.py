@@ -2,32 +2,24 @@
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
 from datetime import datetime
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, UploadFile
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, PlainTextResponse
 from pydantic import BaseModel
-from starlette.background import BackgroundTask
 
 from api.deps import AppServices, CurrentUser
+from api.files import send_blob, spooled_uploads
 from api.schemas import ErrorPublic
-from records.authz import Principal
 from records.documents import (
     DocumentView,
-    Upload,
     add_document,
     get_document,
     open_document_file,
-    refuse_upload,
 )
-from records.errors import InvalidInput, TooLarge
+from records.errors import InvalidInput
 from records.model import CopyKind
 
 router = APIRouter(tags=["documents"])
@@ -111,37 +103,6 @@ class DocumentPublic(BaseModel):
         )
 
 
-def _size(limit: int) -> str:
-    return f"{limit / (1 << 20):.0f} MB" if limit >= 1 << 20 else f"{limit / 1024:.0f} KB"
-
-
-@contextmanager
-def _spooled(services: AppServices, who: Principal, dossier_code: str,
-             files: list[UploadFile]) -> Iterator[list[Upload]]:
-    """Copy the uploads to files on disk, refusing any over the size limit as it streams."""
-    limit = services.settings.max_upload_bytes
-    tmp_root = services.settings.data_dir / "tmp"
-    tmp_root.mkdir(parents=True, exist_ok=True)
-    with ExitStack() as stack:
-        folder = Path(stack.enter_context(tempfile.TemporaryDirectory(dir=tmp_root)))
-        uploads = []
-        for n, upload in enumerate(files):
-            path = folder / f"{n:04d}"
-            written = 0
-            with path.open("wb") as out:
-                while chunk := upload.file.read(1 << 20):
-                    written += len(chunk)
-                    if written > limit:
-                        refused = TooLarge("file_too_large", f"Tệp «{upload.filename}» vượt "
-                                           f"quá dung lượng cho phép ({_size(limit)}).",
-                                           field="files")
-                        raise refuse_upload(services.documents, who, dossier_code,
-                                            upload.filename or "", refused)
-                    out.write(chunk)
-            uploads.append(Upload(path=path, filename=upload.filename or f"tep-{n + 1}"))
-        yield uploads
-
-
 @router.post("/api/v1/dossiers/{code}/documents", status_code=202,
              response_model=DocumentPublic, responses=_ERRORS)
 def upload_document(
@@ -156,7 +117,7 @@ def upload_document(
     """Store the untouched originals and queue OCR; poll the document for progress."""
     if not files:
         raise InvalidInput("no_files", "Vui lòng chọn tệp cần tải lên.", field="files")
-    with _spooled(services, who, code, files) as uploads:
+    with spooled_uploads(services, who, code, files) as uploads:
         view = add_document(services.documents, who, code, component_code, uploads,
                             title=title, copy_kind=copy_kind)
     return DocumentPublic.of(view)
@@ -176,17 +137,6 @@ def read_text(doc_code: DocCode, services: AppServices, who: CurrentUser) -> str
     return "\f".join(page.text for page in view.pages)
 
 
-def _send(services: AppServices, sha256: str, media_type: str, filename: str) -> FileResponse:
-    tmp_root = services.settings.data_dir / "tmp"
-    tmp_root.mkdir(parents=True, exist_ok=True)
-    folder = Path(tempfile.mkdtemp(dir=tmp_root))
-    path = folder / "blob"
-    with path.open("wb") as out:
-        services.blobs.copy_to(sha256, out)  # verified against its hash while copying
-    return FileResponse(path, media_type=media_type, filename=filename,
-                        background=BackgroundTask(shutil.rmtree, folder, True))
-
-
 @router.get("/api/v1/documents/{doc_code}/files/{position}", responses=_ERRORS,
             response_class=FileResponse)
 def download_original(doc_code: DocCode, position: int, services: AppServices,
@@ -194,7 +144,7 @@ def download_original(doc_code: DocCode, position: int, services: AppServices,
     """An untouched original, byte for byte as it was uploaded."""
     chosen = open_document_file(services.documents, who, doc_code, archival=False,
                                 position=position)
-    return _send(services, chosen.sha256, chosen.media_type, chosen.filename)
+    return send_blob(services, chosen.sha256, chosen.media_type, chosen.filename)
 
 
 @router.get("/api/v1/documents/{doc_code}/archival", responses=_ERRORS,
@@ -203,4 +153,4 @@ def download_archival(doc_code: DocCode, services: AppServices,
                       who: CurrentUser) -> FileResponse:
     """The searchable two-layer PDF/A preservation copy."""
     chosen = open_document_file(services.documents, who, doc_code, archival=True)
-    return _send(services, chosen.sha256, chosen.media_type, chosen.filename)
+    return send_blob(services, chosen.sha256, chosen.media_type, chosen.filename)

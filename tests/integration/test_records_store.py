@@ -32,6 +32,7 @@ from records.model import (
     Person,
     PersonKind,
     Procedure,
+    Rating,
     RequiredComponent,
     Role,
 )
@@ -221,6 +222,27 @@ def test_dossier_update_is_optimistic(store_services: Services) -> None:
         assert tx.update_dossier(stale, expected_version=1) is False
     with store.session(readonly=True) as tx:
         assert tx.get_dossier(draft.code) == moved
+
+
+def test_a_dossier_is_rated_once_even_when_two_ratings_race(store_services: Services) -> None:
+    _load_reference(store_services)
+    store = store_services.records.store
+    with store.session() as tx:
+        stored = tx.add_dossier(_dossier(f"{LAND}-261119-0001"))
+    at = datetime(2026, 11, 20, 3, tzinfo=UTC)
+
+    def rate(score: int) -> bool:
+        with store.session() as tx:
+            return tx.add_rating(Rating(dossier_id=stored.id, owner_id=stored.applicant_id,
+                                        score=score, comment="", created_at=at))
+
+    with ThreadPoolExecutor(4) as pool:
+        outcomes = list(pool.map(rate, [5, 4, 3, 2]))
+    assert sorted(outcomes) == [False, False, False, True]
+    with store.session(readonly=True) as tx:
+        kept = tx.get_rating(stored.id)
+    assert kept is not None
+    assert kept.score == [5, 4, 3, 2][outcomes.index(True)]
 
 
 def test_list_dossiers_scope_is_an_or_with_filters_and_paging(store_services: Services) -> None:

@@ -93,8 +93,11 @@ class FakeSession:
     def get_rating(self, dossier_id: int) -> Rating | None:
         return self.ratings.get(dossier_id)
 
-    def add_rating(self, rating: Rating) -> None:
+    def add_rating(self, rating: Rating) -> bool:
+        if rating.dossier_id in self.ratings:
+            return False
         self.ratings[rating.dossier_id] = rating
+        return True
 
     def append_audit(self, event: AuditEvent, *, at: datetime, key: bytes) -> None:
         self.audit.append(event)

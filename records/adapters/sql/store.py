@@ -217,10 +217,13 @@ class SqlRecordsSession(DocumentRows, JobRows, ResultRows, StoreRows, AdminRows,
         self._c.execute(insert(t.idempotency_keys).values(
             username=username, key=key, dossier_code=dossier_code, created_at=now))
 
-    def add_rating(self, rating: Rating) -> None:
-        self._c.execute(insert(t.ratings).values(
+    def add_rating(self, rating: Rating) -> bool:
+        # ON CONFLICT DO NOTHING: of two ratings sent at once, the second is told, not crashed.
+        done = self._c.execute(dialect_insert(self._c, t.ratings).values(
             dossier_id=rating.dossier_id, owner_id=rating.owner_id, score=rating.score,
-            comment=rating.comment, created_at=rating.created_at))
+            comment=rating.comment, created_at=rating.created_at,
+        ).on_conflict_do_nothing(index_elements=["dossier_id"]).returning(t.ratings.c.dossier_id))
+        return done.first() is not None
 
     def get_rating(self, dossier_id: int) -> Rating | None:
         row = self._c.execute(select(t.ratings).where(t.ratings.c.dossier_id == dossier_id)

@@ -163,6 +163,9 @@ dossiers = Table(
     Index("ix_dossiers_applicant", "applicant_id"),
     Index("ix_dossiers_branch_status", "branch_code", "status"),
     Index("ix_dossiers_agency_status", "agency_code", "status"),
+    # Statistics by period: dossiers received, and finished, within a date range.
+    Index("ix_dossiers_received", "received_at"),
+    Index("ix_dossiers_finished", "finished_at"),
 )
 
 dossier_history = Table(
