@@ -29,10 +29,18 @@ class ErrorBody(BaseModel):
 
 
 class ErrorPublic(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"error": {
+        "code": "dossier_not_found", "message": "Không tìm thấy hồ sơ.", "field": None}}]})
+
     error: ErrorBody
 
 
 class TokenPublic(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "access_token": "q3Jx0m5cS8yV2bq1tH4nW7eZ9aK6pL0dF3gR8uC1vY2",
+        "token_type": "bearer", "expires_at": "2026-11-19T11:00:00Z", "username": "tiepnhan",
+        "display_name": "Trần Thị Lan (cán bộ một cửa)", "roles": ["clerk"]}]})
+
     access_token: str
     token_type: str = "bearer"  # noqa: S105 - the OAuth2 token type, not a secret
     expires_at: datetime

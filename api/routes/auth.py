@@ -70,8 +70,25 @@ def _token_public(issued: IssuedToken) -> TokenPublic:
                        roles=sorted(who.roles))
 
 
+# Whole-request examples, one per grant (the form's fields carry their own too).
+_TOKEN_EXAMPLES = {
+    "password": {"summary": "Cán bộ một cửa đăng nhập bằng mật khẩu",
+                 "value": {"grant_type": PASSWORD_GRANT, "username": "tiepnhan",
+                           "password": "motcua-demo"}},
+    "citizen": {"summary": "Công dân đăng nhập bằng số định danh cá nhân",
+                "value": {"username": "022190001234", "password": "motcua-demo"}},
+    "totp": {"summary": "Lãnh đạo có xác thực hai lớp: mật khẩu và mã 6 số",
+             "value": {"username": "lanhdao", "password": "motcua-demo", "otp": "492039"}},
+    "client_credentials": {"summary": "Hệ thống của Cục Thuế (tài khoản cơ quan)",
+                           "value": {"grant_type": CLIENT_GRANT, "client_id": "coquankhac",
+                                     "client_secret": "motcua-demo"}},
+}
+
+
 @router.post(
     "/token", response_model=TokenPublic, summary="Đăng nhập, nhận bearer token",
+    openapi_extra={"requestBody": {"content": {"application/x-www-form-urlencoded": {
+        "examples": _TOKEN_EXAMPLES}}}},
     responses={**_errors(400, 401, 422),
                429: {"model": ErrorPublic, "description": "Quá nhiều lần đăng nhập sai; "
                      "xem header Retry-After"}})
