@@ -103,16 +103,35 @@ class DocumentPublic(BaseModel):
         )
 
 
+# Whole-request examples (the form's fields carry their own too); a file is shown by its name.
+_UPLOAD_EXAMPLES = {
+    "scan": {"summary": "Bản sao chứng thực Giấy chứng nhận quyền sử dụng đất, hai trang",
+             "value": {"component_code": "GTNGUONGOC",
+                       "title": "Giấy chứng nhận quyền sử dụng đất thửa số 125, tờ bản đồ số 07",
+                       "copy_kind": "certified_copy",
+                       "files": ["gcn-trang-1.jpg", "gcn-trang-2.jpg"]}},
+    "pdf": {"summary": "Đơn đăng ký đất đai bản gốc, một tệp PDF",
+            "value": {"component_code": "DON", "title": "Đơn đăng ký đất đai của bà "
+                      "Nguyễn Thị Hương", "copy_kind": "original",
+                      "files": ["don-dang-ky-dat-dai.pdf"]}},
+}
+
+
 @router.post("/api/v1/dossiers/{code}/documents", status_code=202,
-             response_model=DocumentPublic, responses=_ERRORS)
+             response_model=DocumentPublic, responses=_ERRORS,
+             openapi_extra={"requestBody": {"content": {"multipart/form-data": {
+                 "examples": _UPLOAD_EXAMPLES}}}})
 def upload_document(
     code: Code,
     services: AppServices,
     who: CurrentUser,
-    component_code: Annotated[str, Form(min_length=1, max_length=40)],
+    component_code: Annotated[str, Form(min_length=1, max_length=40,
+                                        examples=["GTNGUONGOC", "CCCD"],
+                                        description="Which required paper of the procedure")],
     files: Annotated[list[UploadFile], File(description="Scanned pages: PDF, JPEG, PNG, TIFF")],
-    title: Annotated[str, Form(max_length=500)] = "",
-    copy_kind: Annotated[CopyKind, Form()] = CopyKind.COPY,
+    title: Annotated[str, Form(max_length=500, examples=[
+        "Giấy chứng nhận quyền sử dụng đất thửa số 125, tờ bản đồ số 07"])] = "",
+    copy_kind: Annotated[CopyKind, Form(examples=["certified_copy"])] = CopyKind.COPY,
 ) -> DocumentPublic:
     """Store the untouched originals and queue OCR; poll the document for progress."""
     if not files:
@@ -126,6 +145,8 @@ def upload_document(
 @router.get("/api/v1/documents/{doc_code}", response_model=DocumentPublic, responses=_ERRORS)
 def read_document(doc_code: DocCode, services: AppServices,
                   who: CurrentUser) -> DocumentPublic:
+    """One document: its files, digitisation progress, recognised pages (with those to
+    review) and the fields suggested from its text."""
     return DocumentPublic.of(get_document(services.documents, who, doc_code))
 
 

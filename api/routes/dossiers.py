@@ -64,6 +64,8 @@ def list_visible(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[DossierSummary]:
+    """The dossiers the caller may see, newest first, filtered by status, procedure or
+    overdue, a page at a time (``limit``, ``offset``)."""
     found = list_dossiers(services.records, who,
                           statuses=frozenset(status) if status else None,
                           procedure_code=procedure_code, overdue_only=overdue, limit=limit,
@@ -76,17 +78,23 @@ def list_visible(
 
 @router.get("/{code}", response_model=DossierPublic, responses=_ERRORS)
 def read_dossier(code: Code, services: AppServices, who: CurrentUser) -> DossierPublic:
+    """One dossier: its status, deadline, handler and signer, papers and history; a dossier
+    the caller may not see is answered like a missing one (404)."""
     return DossierPublic.of(get_dossier(services.records, who, code))
 
 
 @router.get("/{code}/history", response_model=list[HistoryPublic], responses=_ERRORS)
 def read_history(code: Code, services: AppServices, who: CurrentUser) -> list[HistoryPublic]:
+    """Every step the dossier went through, oldest first: who, when, from which status to
+    which, and their comment."""
     return DossierPublic.of(get_dossier(services.records, who, code)).history
 
 
 @router.post("/{code}/transitions", response_model=DossierPublic, responses=_ERRORS)
 def move_dossier(code: Code, body: TransitionCreate, services: AppServices,
                  who: CurrentUser) -> DossierPublic:
+    """Move the dossier one step through the workflow (``GET /api/v1/workflow`` lists the
+    transitions and who may make them); the answer is the dossier after the step."""
     request = TransitionRequest(name=body.transition, comment=body.comment,
                                 handler=body.handler, signer=body.signer,
                                 new_due_at=body.new_due_at)

@@ -71,6 +71,12 @@ class ResultPublic(BaseModel):
 
 
 class BatchCreate(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"codes": ["KQ-000.00.15.H40-2026-000001", "KQ-000.00.15.H40-2026-000002"],
+         "pin": "123456"},
+        {"codes": ["KQ-000.00.15.H40-2026-000001"]},
+    ]})
+
     codes: list[Annotated[str, Field(min_length=1, max_length=80)]] = Field(
         min_length=1, max_length=200)
     pin: str | None = Field(default=None, max_length=128,
@@ -110,6 +116,8 @@ def draft(code: Annotated[str, PathParam(max_length=60)], body: DraftCreate,
 @router.get("/api/v1/dossiers/{code}/result", response_model=ResultPublic, responses=_ERRORS)
 def read(code: Annotated[str, PathParam(max_length=60)], services: AppServices,
          who: CurrentUser) -> ResultPublic:
+    """The dossier's result: its number, date and how far it is signed and sealed (the PDF
+    is at ``/api/v1/results/{code}/file``)."""
     return ResultPublic.of(open_result(services.results, who, dossier_code=code,
                                        download=False).result)
 

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi import Path as PathParam
 from fastapi.responses import Response
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from api.deps import AppServices, CurrentUser
 from api.routes.documents import DocumentPublic
@@ -121,6 +121,10 @@ def suggestions(code: Code, services: AppServices,
 
 
 class ReuseCreate(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"component_code": "CCCD", "item_id": 1},
+    ]})
+
     component_code: str = Field(min_length=1, max_length=40)
     item_id: int = Field(ge=1)
 
@@ -159,6 +163,21 @@ def my_access_log(services: AppServices, who: CurrentUser) -> list[AccessPublic]
 
 
 class AgencyQuery(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "procedure_code": "1.012736.000.00.00.H40",
+        "dossier_code": "000.00.15.H40-261122-0001",
+        "purpose": "Xác định nghĩa vụ tài chính về đất đai của bà Nguyễn Thị Hương",
+        "officer": "Phạm Văn Minh, Cục Thuế tỉnh Quảng Ninh",
+        "legal_basis": "Điều 11 Nghị định 13/2023/NĐ-CP",
+        "consent_ref": "",
+    }, {
+        "procedure_code": "2.000575.000.00.00.H40",
+        "dossier_code": "000.01.02.H40-261123-0007",
+        "purpose": "Đăng ký thuế cho hộ kinh doanh của bà Nguyễn Thị Hương",
+        "officer": "Lê Thị Mai, Cục Thuế tỉnh Quảng Ninh",
+        "consent_ref": "Phiếu đồng ý chia sẻ dữ liệu số 0123/2026",
+    }]})
+
     procedure_code: str = Field(min_length=1, max_length=40)
     dossier_code: str = Field(default="", max_length=60)
     purpose: str = Field(default="", max_length=500)

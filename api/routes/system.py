@@ -22,6 +22,7 @@ class HealthPublic(BaseModel):
 
 @router.get("/health", response_model=HealthPublic, responses={503: {"model": ErrorPublic}})
 def health(services: AppServices) -> HealthPublic | object:
+    """Readiness probe for the load balancer: 200 when the database answers, 503 when not."""
     try:
         with services.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
@@ -51,6 +52,8 @@ class ProcedurePublic(BaseModel):
 @router.get("/api/v1/procedures", response_model=list[ProcedurePublic],
             responses={401: {"model": ErrorPublic}})
 def procedures(services: AppServices, who: CurrentUser) -> list[ProcedurePublic]:
+    """The administrative procedures handled here: agency, processing time, fee, result,
+    and the papers each requires."""
     del who
     with services.records.store.session(readonly=True) as tx:
         found = tx.list_procedures()
@@ -117,6 +120,8 @@ class AuditReportPublic(BaseModel):
 @router.get("/api/v1/audit/verify", response_model=AuditReportPublic,
             responses={401: {"model": ErrorPublic}, 403: {"model": ErrorPublic}})
 def audit_verify(services: AppServices, who: CurrentUser) -> AuditReportPublic:
+    """Check the audit log's hash chain: whether any entry was edited, deleted, reordered
+    or cut off, and the first one found wrong; for auditors."""
     report = verify_audit(services.records, who)
     return AuditReportPublic(intact=report.intact, checked=report.checked,
                              problem=report.problem.value if report.problem else None,

@@ -29,7 +29,7 @@ def _wants_json(request: Request, format_: str | None) -> bool:
 
 
 @router.get("/xac-minh/{code}", response_class=HTMLResponse,
-            responses={404: {"model": ErrorPublic}})
+            responses={404: {"model": ErrorPublic}, 422: {"model": ErrorPublic}})
 def check_result(
     request: Request,
     code: Annotated[str, PathParam(max_length=80)],
@@ -61,7 +61,11 @@ def check_result(
 
 
 @router.post("/api/v1/verify", responses={413: {"model": ErrorPublic},
-                                          422: {"model": ErrorPublic}})
+                                          422: {"model": ErrorPublic}},
+             openapi_extra={"requestBody": {"content": {"multipart/form-data": {"examples": {
+                 "result": {"summary": "Quyết định cấp Giấy chứng nhận quyền sử dụng đất đã "
+                                       "ký số, tải về từ Cổng dịch vụ công",
+                            "value": {"file": "KQ-000.00.15.H40-2026-000001.pdf"}}}}}}})
 def verify_upload(services: AppServices,
                   file: Annotated[UploadFile, File(description="A signed PDF")]) -> Any:
     """Upload a PDF and see whether it is genuine: who signed it, for which agency, when."""
