@@ -129,7 +129,9 @@ def init(
                                "data_dir": str(services.settings.data_dir.resolve())}
     if demo:
         payload["demo"] = seed_demo(services)
-        seed_history(services)  # months of past dossiers, for the statistics
+        if services.settings.demo_history_dossiers:  # months of past dossiers, for statistics
+            payload["history"] = seed_history(
+                services, dossiers=services.settings.demo_history_dossiers)
     _emit(payload, as_json, f"Cơ sở dữ liệu sẵn sàng: {payload['database']}")
 
 

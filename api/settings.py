@@ -63,6 +63,10 @@ class Settings(BaseSettings):
     elastic_url: str = "http://127.0.0.1:9200"
     elastic_alias: str = "motcua-documents"
 
+    demo_history_dossiers: int = Field(
+        default=300, ge=0, le=100_000,
+        description="past dossiers `motcua init --demo` seeds for the statistics pages")
+
     secret_key: str = DEV_SECRET
     audit_key: str = DEV_SECRET
     token_ttl_minutes: int = Field(default=480, ge=5, le=24 * 60)
