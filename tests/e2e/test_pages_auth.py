@@ -4,6 +4,7 @@ forms kept across an expired session, and two-factor login."""
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -303,3 +304,46 @@ def test_a_wrong_code_counts_towards_the_lockout(api: Api) -> None:
     locked = page.login("lanhdao", otp=totp_code(TOTP_SECRET, api.clock.now()))
     assert locked.status_code == 401
     assert "tạm thời bị khóa" in (form_error(locked.text) or "")
+
+
+def test_a_scan_uploaded_on_an_expired_session_is_stored_after_logging_in(
+        api: Api, tmp_path: Path) -> None:
+    """The clerk's real upload form: the scan survives the expired session, is sent once
+    after logging in again, and nothing is stored before that."""
+    from tests.fixtures.pages import PageSize, PageSpec, make_page, save_page
+
+    created = api.create(api.login("tiepnhan"))
+    code = created.json()["code"]
+    scan = save_page(make_page(PageSpec(size=PageSize.HALF, document=0)),
+                     tmp_path / "cccd.png").read_bytes()
+    clerk = PageClient.logged_in(api, "tiepnhan")
+    csrf = clerk.csrf(f"/ho-so/{code}")
+    api.clock.advance(timedelta(hours=9))  # past the session's lifetime
+    answer = clerk.client.post(f"/ho-so/{code}/tai-len",
+                               data={"csrf": csrf, "component_code": "CCCD",
+                                     "copy_kind": "copy"},
+                               files=[("files", ("cccd.png", scan, "image/png"))],
+                               follow_redirects=False)
+    assert answer.status_code == 303
+    login_page = answer.headers["location"]
+    giu = parse_qs(urlsplit(login_page).query)["giu"][0]
+    assert api.client.get(f"/api/v1/dossiers/{code}",
+                          headers=api.login("tiepnhan")).json()["papers_scanned"] == 0
+
+    back = clerk.submit("/dang-nhap", {"username": "tiepnhan", "password": "motcua-demo",
+                                       "giu": giu}, form_page=login_page)
+    assert back.headers["location"] == f"/khoi-phuc/{giu}"
+    assert "cccd.png" in page_text(clerk.get(f"/khoi-phuc/{giu}").text)
+    sent = clerk.submit(f"/khoi-phuc/{giu}", {"action": "send"})
+    assert (sent.status_code, sent.headers["location"]) == (303, f"/ho-so/{code}")
+
+    dossier = api.client.get(f"/api/v1/dossiers/{code}", headers=api.login("tiepnhan")).json()
+    assert dossier["papers_scanned"] == 1
+    doc_codes = set(re.findall(r'href="/tai-lieu/([^"/]+)"', clerk.get(f"/ho-so/{code}").text))
+    assert len(doc_codes) == 1
+    document = api.client.get(f"/api/v1/documents/{doc_codes.pop()}",
+                              headers=api.login("tiepnhan")).json()
+    # The stored original is the very file the clerk sent before the session ran out.
+    assert [f["sha256"] for f in document["files"]] == [
+        hashlib.sha256(scan).hexdigest()]
+    assert clerk.get(f"/khoi-phuc/{giu}").status_code == 404
