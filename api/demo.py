@@ -182,7 +182,7 @@ def seed_demo_pki(services: Services) -> None:
     now = services.clock.now()
     if not (directory / "manifest.json").exists():
         DemoPki.create(directory, agencies=[(a.code, a.name) for a in AGENCIES[1:]],
-                       people=list(DEMO_SIGNERS), now=now)
+                       people=list(DEMO_SIGNERS), now=now, reuse=True)
     pki = DemoPki.load(directory)
     deps = CertificateDeps(store=services.records.store, clock=services.clock,
                            audit_key=services.records.audit_key)

@@ -14,8 +14,11 @@ resolves), so a soft-fail setup with fetching on still answers quickly.
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import shutil
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -89,10 +92,23 @@ def _key_pem(key: rsa.RSAPrivateKey) -> bytes:
 
 
 def _load_key(path: Path) -> rsa.RSAPrivateKey:
-    key = serialization.load_pem_private_key(path.read_bytes(), None)
+    # The demo PKI generated these keys itself; re-checking their RSA parameters on every load
+    # costs ~45 ms a key (seven keys each time a demo service starts) and proves nothing.
+    key = serialization.load_pem_private_key(path.read_bytes(), None,
+                                             unsafe_skip_rsa_key_validation=True)
     if not isinstance(key, rsa.RSAPrivateKey):
         raise TypeError(f"{path.name}: the demo PKI uses RSA keys")
     return key
+
+
+# Pristine copies of the PKIs this process created, by their creation arguments.
+_CREATED: dict[tuple[object, ...], Path] = {}
+
+
+@atexit.register
+def _forget_created() -> None:
+    for path in _CREATED.values():
+        shutil.rmtree(path, ignore_errors=True)
 
 
 class DemoPki:
@@ -139,9 +155,20 @@ class DemoPki:
         passphrase: str = DEMO_PASSPHRASE,
         base_url: str | None = None,
         validity: DemoValidity | None = None,
+        reuse: bool = False,
     ) -> DemoPki:
-        """Write a fresh PKI. ``people`` are (username, full name, title, agency code)."""
+        """Write a fresh PKI. ``people`` are (username, full name, title, agency code).
+
+        With ``reuse``, a PKI this process already created with the same arguments is copied
+        instead of generating a dozen RSA keys again (the demo data does this: the test suite
+        seeds hundreds of demo services); two such PKIs then share their keys. The demo PKI
+        is refused in production."""
         validity = validity or DemoValidity()
+        memo_key = (tuple(agencies), tuple(people), now, passphrase, base_url, validity)
+        pristine = _CREATED.get(memo_key) if reuse else None
+        if pristine is not None and pristine.is_dir():
+            shutil.copytree(pristine, directory, dirs_exist_ok=True)
+            return cls(directory)
         base = (base_url or "http://pki.motcua.invalid").rstrip("/")
         start = now - timedelta(hours=1)
         root_key, ca_key, tsa_key = new_key(), new_key(), new_key()
@@ -203,6 +230,10 @@ class DemoPki:
         _write(directory / "manifest.json", text.encode("utf-8"))
         pki = cls(directory)
         pki.refresh_crls(now)
+        if reuse:
+            copy = Path(tempfile.mkdtemp(prefix="motcua-demo-pki-"))
+            shutil.copytree(directory, copy, dirs_exist_ok=True)
+            _CREATED[memo_key] = copy
         return pki
 
     @classmethod
