@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import io
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +29,16 @@ from api.cli import OPERATOR
 from api.settings import Settings
 from records.adapters.jobs_celery import CeleryJobRunner
 from records.documents import DocumentView
-from records.jobs import JobState
+from records.jobs import Job, JobState
 from records.model import VersionStatus
 from records.services import verify_audit
 from tests.fixtures.app import count_rows
+from tests.fixtures.faults import (
+    ROUNDS_ENV,
+    check_invariants,
+    fault_rounds,
+    report_line,
+)
 from tests.fixtures.jobs import (
     Scan,
     WorkerProcess,
@@ -198,3 +204,85 @@ def _describe(pids: list[int]) -> str:
             cmdline = b"?"
         lines.append(f"{pid}: {cmdline.decode(errors='replace')[:200]}")
     return "processes of the killed worker still running:\n" + "\n".join(lines)
+
+
+def _held_now(killed: set[tuple[int, int]]) -> Callable[[Job], bool]:
+    """A job the current worker runs (not one a killed worker held), a page done, not all."""
+    def held(job: Job) -> bool:
+        return (job.state is JobState.RUNNING and (job.id, job.attempts) not in killed
+                and 1 <= job.progress_done < job.progress_total)
+    return held
+
+
+def _running_job(services: Services, job_ids: list[int], held: Callable[[Job], bool], *,
+                 worker: WorkerProcess) -> Job:
+    end = time.monotonic() + RUNNING_S
+    while time.monotonic() < end:
+        for job_id in job_ids:
+            job = job_row(services, job_id)
+            if held(job):
+                return job
+        if not worker.running():
+            raise AssertionError(f"the worker exited:\n{worker.log_tail()}")
+        time.sleep(0.05)
+    raise AssertionError(f"no job running with a page done in {RUNNING_S:g} s:\n"
+                         f"{worker.log_tail()}")
+
+
+def test_workers_killed_mid_ocr_again_and_again_lose_and_duplicate_nothing(
+        backend: tuple[Settings, Services], tmp_path: Path) -> None:
+    """A scripted loop: ``rounds`` workers in turn each SIGKILLed in the middle of a job
+    (MOTCUA_FAULT_ROUNDS, e.g. 100 with ``make test-fault``), then one worker left to
+    finish. Inside ``make test`` the single-kill tests above stand for it: a round costs
+    10-30 s of worker start-up and lease expiry. Every paper ends READY with its pages and
+    one archival copy; nothing lost, duplicated or orphaned."""
+    settings, services = backend
+    rounds = fault_rounds(0)
+    if rounds == 0:
+        pytest.skip(f"the kill loop runs with {ROUNDS_ENV} set (make test-fault)")
+    who, code = open_dossier(services)
+    papers = []
+    for n in range(rounds):
+        scans = [write_scan(tmp_path / "in" / str(n), f"trang-{p}.png",
+                            PageSpec(document=(n + p) % 3, seed=n))
+                 for p in range(1, 3)]
+        papers.append((add_scans(services, who, code, scans, max_attempts=rounds + 3), scans))
+    job_ids = [view.job.id for view, _ in papers if view.job is not None]
+    assert len(job_ids) == rounds
+    killed: set[tuple[int, int]] = set()
+    workers: list[WorkerProcess] = []
+    try:
+        for n in range(rounds):
+            worker = WorkerProcess(settings, tmp_path, f"worker-{n}")
+            workers.append(worker)
+            worker.start()
+            job = _running_job(services, job_ids, _held_now(killed), worker=worker)
+            worker.kill()
+            killed.add((job.id, job.attempts))
+        last = WorkerProcess(settings, tmp_path, "worker-last")
+        workers.append(last)
+        last.start()
+        for job_id in job_ids:
+            wait_for_job(services, job_id, finished, timeout=RESUMED_S + 30 * rounds,
+                         what="finished after the kills", worker=last)
+        lost = 0
+        for view, scans in papers:
+            version = version_row(services, view.document.id)
+            whole = (version.status, version.page_count) == (VersionStatus.READY, len(scans))
+            lost += not whole or [f.sha256 for f in version.files] != [s.sha256 for s in scans]
+        jobs = [job_row(services, job_id) for job_id in job_ids]
+        assert all(j.state is JobState.DONE for j in jobs), jobs
+        invariants = check_invariants(services)
+        report_line(f"kill -9 mid-OCR ({settings.job_backend})", rounds, lost=lost,
+                    duplicated=len(invariants.duplicated),
+                    extra=f"{len(killed)} kills, {sum(j.attempts for j in jobs)} attempts "
+                          f"for {len(jobs)} jobs, {invariants.blobs} blobs re-hashed")
+        assert lost == 0
+        assert len(killed) == rounds
+        invariants.assert_intact()
+        # One archival copy per paper: originals plus one copy each, nothing else stored.
+        originals = {scan.sha256 for _, scans in papers for scan in scans}
+        assert invariants.blobs == len(originals) + rounds
+    finally:
+        for worker in reversed(workers):
+            worker.close()
