@@ -82,7 +82,7 @@ def _kill_mid_batch(services: Services, stage: str, codes: list[str],
                     rng: random.Random) -> None:
     """Start the batch in a child; SIGKILL it once a result is done, a moment later."""
     user, _, after = STAGES[stage]
-    child = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+    child = subprocess.Popen(
         [sys.executable, "-m", "tests.fault.sign_batch", user, stage, *codes],
         cwd=REPO, env=worker_env(services.settings), stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE)
