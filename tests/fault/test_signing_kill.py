@@ -57,10 +57,9 @@ def _submitted(services: Services, count: int) -> list[str]:
     codes = []
     for _ in range(count):
         clerk, dossier = open_dossier(services)
-        for step, fields in (("complete_digitisation", {}),
-                             ("assign_handler", {"handler": "chuyenvien"})):
-            transition_dossier(services.records, clerk, dossier,
-                               TransitionRequest(name=step, **fields))
+        for request in (TransitionRequest(name="complete_digitisation"),
+                        TransitionRequest(name="assign_handler", handler="chuyenvien")):
+            transition_dossier(services.records, clerk, dossier, request)
         result = draft_result(services.results, handler, dossier, DraftRequest(
             subject="Về việc cấp Giấy chứng nhận quyền sử dụng đất",
             body=("Cấp Giấy chứng nhận quyền sử dụng đất thửa đất số 125, tờ bản đồ số 07.",),
