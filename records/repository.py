@@ -40,6 +40,7 @@ from records.model import (
 )
 
 if TYPE_CHECKING:  # records.statistics builds on the store; only its row types are named here
+    from records.integrity import BlobReference, CheckedResult, StuckJob  # Integrity: likewise
     from records.statistics import BranchTally, ProcessingDay, StatisticsWindow
 
 __all__ = [
@@ -223,6 +224,11 @@ class RecordsSession(Protocol):
     # Statistics (aggregates over every dossier: see records.statistics)
     def statistics_tallies(self, window: StatisticsWindow) -> list[BranchTally]: ...
     def processing_days(self, window: StatisticsWindow) -> list[ProcessingDay]: ...
+
+    # Integrity (the nightly sweep: see records.integrity)
+    def blob_references(self, *, after: str, limit: int) -> list[BlobReference]: ...
+    def results_to_verify(self, *, after_id: int, limit: int) -> list[CheckedResult]: ...
+    def stuck_jobs(self, *, before: datetime, limit: int) -> list[StuckJob]: ...
 
     # Audit chain
     def append_audit(self, event: AuditEvent, *, at: datetime, key: bytes) -> AuditEntry: ...

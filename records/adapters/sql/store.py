@@ -15,6 +15,7 @@ from records.adapters.sql.admin import AdminRows
 from records.adapters.sql.counters import dialect_insert, next_in_sequence
 from records.adapters.sql.documents import DocumentRows
 from records.adapters.sql.engine import READONLY
+from records.adapters.sql.integrity import IntegrityRows
 from records.adapters.sql.jobs import JobRows
 from records.adapters.sql.results import ResultRows
 from records.adapters.sql.statistics import StatisticsRows
@@ -82,7 +83,8 @@ def _audit(row: Row[Any]) -> AuditEntry:
                       detail=m["detail"], prev_hash=m["prev_hash"], hash=m["hash"])
 
 
-class SqlRecordsSession(DocumentRows, JobRows, ResultRows, StoreRows, AdminRows, StatisticsRows):
+class SqlRecordsSession(DocumentRows, JobRows, ResultRows, StoreRows, AdminRows, StatisticsRows,
+                        IntegrityRows):
     """``RecordsSession`` on one open connection and transaction."""
 
     def __init__(self, connection: Connection) -> None:
