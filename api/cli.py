@@ -465,3 +465,28 @@ def reindex(as_json: JsonFlag = False) -> None:
 
     count = rebuild_index(_services().search)
     _emit({"indexed": count}, as_json, f"Đã lập chỉ mục lại {count} tài liệu.")
+
+# Integrity sweep ----------------------------------------------------------------------------
+@app.command()
+def check(
+    skip_results: Annotated[bool, typer.Option(
+        "--skip-results", help="Do not re-validate the signatures of results.")] = False,
+    skip_index: Annotated[bool, typer.Option(
+        "--skip-index", help="Do not compare the search index with the records.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """The integrity sweep to schedule nightly: every blob re-hashed, every signed result
+    re-validated, the audit chain verified, the search index compared with the records, jobs
+    stuck past their lease. Exit 0 when clean, 1 when something is wrong (docs/operations.md)."""
+    from api.integrity import PadesResultVerifier, check_payload, check_text
+    from records.integrity import CheckDeps, run_check
+
+    services = _services()
+    report = run_check(CheckDeps(
+        store=services.records.store, blobs=services.blobs, clock=services.clock,
+        audit_key=services.records.audit_key,
+        index=None if skip_index else services.search.index,
+        verifier=None if skip_results else PadesResultVerifier(services.trust.validation)))
+    _emit(check_payload(report), as_json, check_text(report))
+    if not report.clean:
+        raise typer.Exit(code=1)
