@@ -14,7 +14,7 @@ SYSTEM_PACKAGES := postgresql redis-server tesseract-ocr tesseract-ocr-vie tesse
 	poppler-utils qpdf fonts-noto-core fonts-dejavu-core fonts-liberation \
 	softhsm2 libnss3-tools chromium
 
-.PHONY: run test lint setup system-packages bench clean
+.PHONY: run test test-fault lint setup system-packages bench clean
 
 setup: system-packages $(VENV)/.installed
 
@@ -54,6 +54,12 @@ lint: setup
 
 test: setup lint
 	$(BIN)/python -m pytest -q
+
+# The fault suite alone, its scripted loops at MOTCUA_FAULT_ROUNDS rounds (make test runs a
+# round or two, or skips the loops); prints the counts ("100 rounds, 0 lost, 0 duplicated").
+FAULT_ROUNDS ?= 100
+test-fault: setup
+	MOTCUA_FAULT_ROUNDS=$(FAULT_ROUNDS) $(BIN)/python -m pytest -q -m fault -rP tests/fault
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
