@@ -10,6 +10,7 @@ from fastapi.staticfiles import StaticFiles
 
 from api.bootstrap import Services
 from api.errors import install_error_handlers
+from api.files import BodyLimit
 from api.pages import STATIC_DIR
 from api.pages import router as pages_router
 from api.routes import auth, documents, dossiers, results, reuse, system, verify
@@ -42,4 +43,6 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(reuse.router)
     app.include_router(pages_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    # One request carries at most one upload's worth of files, plus its form fields.
+    app.add_middleware(BodyLimit, limit=services.settings.max_upload_bytes + (1 << 20))
     return app

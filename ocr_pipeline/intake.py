@@ -19,7 +19,7 @@ from pathlib import Path
 import pikepdf
 from PIL import Image
 
-from ocr_pipeline import pdfscan
+from ocr_pipeline import pdfguard, pdfscan
 
 __all__ = [
     "MEDIA_TYPES",
@@ -48,6 +48,9 @@ class RefusalCode(StrEnum):
     IMAGE_TOO_LARGE = "image_too_large"
     PAGE_TOO_LARGE = "page_too_large"
     IMAGE_CORRUPT = "image_corrupt"
+    PDF_TOO_COMPLEX = "pdf_too_complex"
+    PDF_ACTIVE_CONTENT = "pdf_active_content"
+    POLYGLOT = "polyglot"
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -55,6 +58,7 @@ class IntakeLimits:
     max_bytes: int = 100 * MiB
     max_pages: int = 500
     max_pixels: int = 250_000_000  # per image or page; as ocrmypdf's --max-image-mpixels
+    max_content_bytes: int = 64 * MiB  # decoded drawing instructions of one page
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -109,9 +113,29 @@ def inspect_upload(path: Path,
         return Refusal(code=RefusalCode.UNSUPPORTED_TYPE,
                        message="Định dạng tệp không được hỗ trợ. Chỉ nhận tệp PDF, JPEG, PNG "
                                "hoặc TIFF.")
+    if (polyglot := _polyglot(path, media_type)) is not None:
+        return polyglot
     if media_type == "application/pdf":
         return _inspect_pdf(path, size, limits)
     return _inspect_image(path, size, media_type, limits)
+
+
+def _polyglot(path: Path, media_type: str) -> Refusal | None:
+    """A file that is also another format: bytes before a PDF's header (HTML, a ZIP) or
+    after a PNG's IEND chunk. Readers disagree on what such a file is; a scanner never
+    writes one, so it is refused rather than archived with a hidden second meaning."""
+    with path.open("rb") as stream:
+        head = stream.read(1024)
+        stream.seek(-12, 2)
+        tail = stream.read(12)
+    hidden = ((media_type == "application/pdf" and head.lstrip(b"\r\n\t ").find(b"%PDF-") > 0)
+              or (media_type == "image/png" and tail[4:8] != b"IEND"))
+    if not hidden:
+        return None
+    return Refusal(code=RefusalCode.POLYGLOT,
+                   message="Tệp chứa dữ liệu lạ bên ngoài nội dung ảnh hoặc PDF (tệp "
+                           "đa định dạng). Vui lòng quét hoặc xuất lại tệp.",
+                   detail=f"{media_type} with bytes outside its structure")
 
 
 def _inspect_pdf(path: Path, size: int, limits: IntakeLimits) -> Inspection | Refusal:
@@ -142,6 +166,12 @@ def _check_pdf(pdf: pikepdf.Pdf, size: int, limits: IntakeLimits) -> Inspection 
         return _too_many_pages(count, limits)
     if count == 0:
         return Refusal(code=RefusalCode.PDF_NO_PAGES, message="Tệp PDF không có trang nào.")
+    if (active := pdfguard.active_content(pdf)) is not None:
+        return Refusal(code=RefusalCode.PDF_ACTIVE_CONTENT,
+                       message="Tệp PDF chứa mã lệnh (JavaScript, lệnh tự chạy) hoặc tệp đính "
+                               "kèm, không được nhận vào hồ sơ lưu trữ. Vui lòng nộp bản quét "
+                               "hoặc bản in ra PDF không có các thành phần này.",
+                       detail=active)
     text_pages: list[int] = []
     incomplete: list[int] = []
     for number, page in enumerate(pdf.pages, start=1):
@@ -150,6 +180,12 @@ def _check_pdf(pdf: pikepdf.Pdf, size: int, limits: IntakeLimits) -> Inspection 
         oversized = pdfscan.largest_image_pixels(page)
         if oversized > limits.max_pixels:
             return _image_too_large_pdf(number, oversized, limits)
+        if (bomb := pdfguard.oversized_stream(page, limits.max_content_bytes)) is not None:
+            # Before page_has_text: qpdf would inflate the whole stream in memory.
+            return Refusal(code=RefusalCode.PDF_TOO_COMPLEX,
+                           message=f"Trang {number} có dữ liệu nén bất thường (giải nén quá "
+                                   "lớn), không thể xử lý an toàn. Vui lòng quét lại.",
+                           detail=bomb)
         if pdfscan.page_pixels_at(page, dpi=300) > limits.max_pixels:
             return Refusal(code=RefusalCode.PAGE_TOO_LARGE,
                            message=f"Trang {number} có khổ giấy quá lớn để nhận dạng (vượt "
