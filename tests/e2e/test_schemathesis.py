@@ -161,8 +161,8 @@ def test_every_operation_that_needs_credentials_answers_401_without(world: World
 
 
 # -- (b) as the clerk ---------------------------------------------------------------------------
-CLERK_EXAMPLES = 12
-INVALID_EXAMPLES = 6
+CLERK_EXAMPLES = 8
+INVALID_EXAMPLES = 4
 
 
 def test_no_generated_request_gets_a_server_error_as_the_clerk(world: World) -> None:

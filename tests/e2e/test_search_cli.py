@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from tests.fixtures.app import MOTCUA, cli_env
+from tests.fixtures.demo import DemoRun, demo_copy
 
 pytestmark = pytest.mark.e2e
 
@@ -76,9 +77,9 @@ class Demo:
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
-    data_dir = tmp_path_factory.mktemp("search-cli")
-    summary = _json(data_dir, "demo", timeout=300)
+def demo(demo_run: DemoRun, tmp_path_factory: pytest.TempPathFactory) -> Demo:
+    copy = demo_copy(demo_run, tmp_path_factory.mktemp("search-cli"))
+    data_dir, summary = copy.data_dir, copy.summary
     assert (summary["status"], len(summary["documents"])) == ("returned", 2)
     return Demo(data_dir=data_dir, summary=summary, answers=_searches(data_dir, summary))
 

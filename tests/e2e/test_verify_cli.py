@@ -15,6 +15,7 @@ import pytest
 
 from signing import AttachmentAppearance, DemoPki, make_timestamper, sign_attachment_seal
 from tests.fixtures.app import MOTCUA, cli_env, make_services
+from tests.fixtures.demo import DemoRun, demo_copy
 
 pytestmark = pytest.mark.e2e
 
@@ -44,9 +45,9 @@ def _json(data_dir: Path, *args: str, exit_code: int = 0) -> Any:
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
-    data_dir = tmp_path_factory.mktemp("demo")
-    summary = _json(data_dir, "demo")
+def demo(demo_run: DemoRun, tmp_path_factory: pytest.TempPathFactory) -> Demo:
+    copy = demo_copy(demo_run, tmp_path_factory.mktemp("demo"))
+    data_dir, summary = copy.data_dir, copy.summary
     return Demo(data_dir=data_dir, result_pdf=Path(summary["result_pdf"]),
                 result_code=summary["result_code"])
 

@@ -22,6 +22,7 @@ from records.lifecycle import TransitionRequest
 from records.model import Role
 from records.services import CreateDossier, create_dossier, transition_dossier, verify_audit
 from tests.fixtures.app import MOTCUA, cli_env, make_services, principal
+from tests.fixtures.demo import DemoRun, demo_copy
 
 pytestmark = pytest.mark.integration
 
@@ -155,10 +156,9 @@ def _motcua(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
                           capture_output=True, text=True, timeout=180, check=False)
 
 
-def test_cli_audit_verify_passes_then_names_the_edited_entry(tmp_path: Path) -> None:
-    demo = _motcua(tmp_path, "demo", "--json")
-    assert demo.returncode == 0, demo.stderr
-    entries = json.loads(demo.stdout)["audit"]["checked"]
+def test_cli_audit_verify_passes_then_names_the_edited_entry(tmp_path: Path,
+                                                            demo_run: DemoRun) -> None:
+    entries = demo_copy(demo_run, tmp_path).summary["audit"]["checked"]
     intact = _motcua(tmp_path, "audit", "verify", "--json")
     assert (intact.returncode, json.loads(intact.stdout)) == (0, {
         "intact": True, "checked": entries, "problem": None, "seq": None,

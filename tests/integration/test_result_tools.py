@@ -4,7 +4,6 @@ must find both signatures valid and the chain trusted)."""
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import subprocess
@@ -12,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures.app import MOTCUA, cli_env
+from tests.fixtures.demo import DemoRun
 
 pytestmark = pytest.mark.integration
 
@@ -26,14 +25,9 @@ def _missing(*tools: str) -> str | None:
 
 
 @pytest.fixture(scope="module")
-def sealed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """The demo's sealed result and the demo root certificate (PEM)."""
-    data_dir = tmp_path_factory.mktemp("demo")
-    done = subprocess.run([str(MOTCUA), "demo", "--json"], env=cli_env(data_dir),
-                          cwd=data_dir, capture_output=True, text=True, timeout=180,
-                          check=False)
-    assert done.returncode == 0, (done.stdout, done.stderr)
-    return Path(json.loads(done.stdout)["result_pdf"]), data_dir / "pki" / "root.pem"
+def sealed(demo_run: DemoRun) -> tuple[Path, Path]:
+    """The demo's sealed result and the demo root certificate (PEM); read only."""
+    return Path(demo_run.summary["result_pdf"]), demo_run.data_dir / "pki" / "root.pem"
 
 
 def test_qpdf_finds_no_structural_error(sealed: tuple[Path, Path]) -> None:
