@@ -12,7 +12,7 @@ export MOTCUA_DATA_DIR ?= $(CURDIR)/var
 # no server runs already).
 SYSTEM_PACKAGES := postgresql redis-server tesseract-ocr tesseract-ocr-vie tesseract-ocr-eng \
 	poppler-utils qpdf fonts-noto-core fonts-dejavu-core fonts-liberation \
-	softhsm2 libnss3-tools chromium
+	softhsm2 libnss3-tools chromium docker-compose
 
 .PHONY: run test test-fault lint setup system-packages bench clean
 

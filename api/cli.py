@@ -6,6 +6,7 @@ import json
 import sys
 import time
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -139,6 +140,9 @@ def init(
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    forwarded_allow_ips: Annotated[str | None, typer.Option(
+        help="Behind a reverse proxy: its addresses (comma-separated); the client address "
+             "is then read from X-Forwarded-For (docs/security.md).")] = None,
 ) -> None:
     """Start the web service."""
     import uvicorn
@@ -147,7 +151,9 @@ def serve(
 
     services = _services()
     typer.echo(f"Motcua đang chạy tại http://{host}:{port}/  (API: http://{host}:{port}/docs)")
-    uvicorn.run(create_app(services), host=host, port=port, log_level="info")
+    uvicorn.run(create_app(services), host=host, port=port, log_level="info",
+                proxy_headers=forwarded_allow_ips is not None,
+                forwarded_allow_ips=forwarded_allow_ips)
 
 
 @audit_app.command("verify")
@@ -256,32 +262,126 @@ def main() -> None:  # pragma: no cover - the console script
 def worker(
     concurrency: Annotated[int, typer.Option(help="Jobs at once (Celery worker threads; "
                                                   "each OCR runs in its own process).")] = 2,
+    queues: Annotated[str, typer.Option(
+        help="With Celery: comma-separated queues this worker serves: ocr (jobs; also "
+             "sweeps due jobs), sign (archive extension), index (the search indexer). "
+             "docs/operations.md")] = "ocr,sign,index",
 ) -> None:
     """Run jobs: a Celery worker with MOTCUA_JOB_BACKEND=celery, else the embedded runner."""
-    from records.adapters.jobs_celery import CeleryJobRunner, Sweeper
+    from records.adapters.jobs_celery import (
+        QUEUES,
+        CeleryJobRunner,
+        Sweeper,
+        register_archive_task,
+    )
     from records.adapters.jobs_local import LocalJobRunner
 
+    chosen = [q.strip() for q in queues.split(",") if q.strip()]
+    if not chosen or any(q not in QUEUES for q in chosen):
+        typer.echo(f"Lỗi: hàng đợi không hợp lệ «{queues}»; chọn trong {', '.join(QUEUES)}.",
+                   err=True)
+        raise typer.Exit(code=2)
     services = _services()
     runner = services.runner
-    services.indexer.start()
     if isinstance(runner, CeleryJobRunner):
-        sweeper = Sweeper(services.jobs, runner)
-        sweeper.start()
+        if "index" in chosen:
+            services.indexer.start()
+        consumed = [q for q in chosen if q != "index"]
+        if "sign" in consumed:
+            register_archive_task(runner.app, partial(_extend_codes, services))
+        if not consumed:  # the index worker: the outbox publisher alone
+            _wait_forever("Đang chạy bộ lập chỉ mục tìm kiếm (Ctrl+C để dừng).")
+            return
+        sweeper = Sweeper(services.jobs, runner) if "ocr" in consumed else None
+        if sweeper is not None:
+            sweeper.start()
         try:
             runner.app.worker_main(["worker", "--loglevel=INFO", "--pool=threads",
                                     f"--concurrency={concurrency}",
-                                    "-Q", runner.queue, "--without-gossip", "--without-mingle"])
+                                    "-Q", ",".join(consumed), "--without-gossip",
+                                    "--without-mingle"])
         finally:
-            sweeper.stop()
+            if sweeper is not None:
+                sweeper.stop()
         return
+    services.indexer.start()
     if isinstance(runner, LocalJobRunner):
-        typer.echo("Đang chạy bộ xử lý công việc nhúng (Ctrl+C để dừng).")
         runner.start()
         try:
-            while True:
-                time.sleep(3600)
-        except KeyboardInterrupt:
+            _wait_forever("Đang chạy bộ xử lý công việc nhúng (Ctrl+C để dừng).")
+        finally:
             runner.stop()
+
+
+def _extend_codes(services: Services, codes: list[str]) -> int:
+    """The ``sign`` worker's archive extension: the codes the scheduler chose."""
+    from datetime import timedelta
+
+    from records.results import extend_archives
+
+    if not codes:  # empty codes would mean every candidate: the scheduler chose none
+        return 0
+    done = extend_archives(services.results, within=timedelta(0), codes=tuple(codes))
+    return sum(1 for d in done if d.extended)
+
+
+def _wait_forever(message: str) -> None:
+    typer.echo(message)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+
+
+@app.command()
+def scheduler(
+    every: Annotated[float, typer.Option(min=1, help="Seconds between rounds.")] = 300,
+    archive_within_days: Annotated[int, typer.Option(
+        min=0, help="Extend results whose certificates expire within this many days.")] = 90,
+    archive_renew_days: Annotated[int, typer.Option(
+        min=1, help="Leave alone results extended fewer than this many days ago.")] = 365,
+    once: Annotated[bool, typer.Option("--once", help="One round, then exit.")] = False,
+    heartbeat: Annotated[Path | None, typer.Option(
+        help="Touch this file after each round (the container's healthcheck reads it).")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Periodic work: overdue dossiers recorded, archives extended (B-LTA), due jobs sent."""
+    from datetime import timedelta
+
+    from api.scheduler import SchedulerPolicy, run_once
+
+    services = _services()
+    policy = SchedulerPolicy(archive_within=timedelta(days=archive_within_days),
+                             archive_renew_after=timedelta(days=archive_renew_days))
+    if not once:
+        typer.echo(f"Bộ lập lịch đang chạy, mỗi {every:g} giây một lượt (Ctrl+C để dừng).")
+    try:
+        while True:
+            report = run_once(services, services.clock.now(), policy)
+            payload = {"at": report.at, "overdue_recorded": list(report.overdue_recorded),
+                       "archive_chosen": list(report.archive_chosen),
+                       "archive_extended": list(report.archive_extended),
+                       "archive_failed": [list(f) for f in report.archive_failed],
+                       "archive_enqueued": report.archive_enqueued,
+                       "jobs_republished": report.jobs_republished,
+                       "errors": list(report.errors)}
+            _emit(payload, as_json, (
+                f"{report.at.isoformat(timespec='seconds')}: ghi nhận quá hạn "
+                f"{len(report.overdue_recorded)} hồ sơ; gia hạn lưu trữ "
+                f"{len(report.archive_chosen)} kết quả"
+                f"{' (đã gửi hàng đợi ký)' if report.archive_enqueued else ''}; "
+                f"gửi lại {report.jobs_republished} công việc; lỗi {len(report.errors)}."))
+            if heartbeat is not None:
+                heartbeat.touch()
+            if once:
+                if report.errors or report.archive_failed:
+                    raise typer.Exit(code=1)
+                return
+            time.sleep(every)
+    except KeyboardInterrupt:
+        pass
 
 
 @app.command()
@@ -465,6 +565,7 @@ def reindex(as_json: JsonFlag = False) -> None:
 
     count = rebuild_index(_services().search)
     _emit({"indexed": count}, as_json, f"Đã lập chỉ mục lại {count} tài liệu.")
+
 
 # Integrity sweep ----------------------------------------------------------------------------
 @app.command()

@@ -5,6 +5,11 @@ acknowledged late and rejected when a worker is lost, so a ``kill -9`` mid-job g
 message delivered again; a sweeper republishes what is due in the database (a failed job
 whose backoff has passed, a running job whose lease ran out, a submission lost between the
 commit and the publish), and the atomic claim keeps a duplicate message harmless.
+
+Queues (docs/operations.md): ``ocr`` carries the database jobs (every job kind today is
+``records.documents.OCR_JOB``; ``JOB_QUEUES`` routes kinds); ``sign`` carries the archive
+extension (PAdES B-LTA) that ``motcua scheduler`` asks for, by result codes; ``index`` has
+no broker traffic: its worker runs the outbox publisher, which reads the database.
 """
 
 from __future__ import annotations
@@ -15,13 +20,20 @@ from collections.abc import Callable
 
 from celery import Celery
 
+from records.documents import OCR_JOB
 from records.jobs import JobDeps, JobOutcome
 
-__all__ = ["CeleryJobRunner", "Sweeper", "make_celery_app"]
+__all__ = ["ARCHIVE_TASK", "JOB_QUEUES", "QUEUES", "CeleryJobRunner", "Sweeper",
+           "make_celery_app", "register_archive_task"]
 
 log = logging.getLogger(__name__)
 
 TASK = "motcua.run_job"
+ARCHIVE_TASK = "motcua.extend_archives"
+QUEUES = ("ocr", "sign", "index")
+# Job kind -> queue. Signing itself is synchronous in the API (a signer waits for it), so
+# no job kind goes to "sign"; the archive extension does.
+JOB_QUEUES = {OCR_JOB: "ocr"}
 
 
 def make_celery_app(broker_url: str, *, run: Callable[[int], JobOutcome] | None = None,
@@ -43,6 +55,7 @@ def make_celery_app(broker_url: str, *, run: Callable[[int], JobOutcome] | None 
         # Redis redelivers an unacknowledged message only after this many seconds.
         broker_transport_options={"visibility_timeout": visibility_timeout},
         worker_hijack_root_logger=False,
+        task_routes={ARCHIVE_TASK: {"queue": "sign"}},
     )
 
     @app.task(name=TASK)  # type: ignore[untyped-decorator]
@@ -53,6 +66,17 @@ def make_celery_app(broker_url: str, *, run: Callable[[int], JobOutcome] | None 
 
     del run_job_task
     return app
+
+
+def register_archive_task(app: Celery, extend: Callable[[list[str]], int]) -> None:
+    """Let this worker run archive extensions: ``extend(codes)`` returns how many it did.
+    Only the ``sign`` worker registers it (it holds the signing configuration)."""
+
+    @app.task(name=ARCHIVE_TASK)  # type: ignore[untyped-decorator]
+    def extend_archives_task(codes: list[str]) -> int:
+        return extend([str(c) for c in codes])
+
+    del extend_archives_task
 
 
 class CeleryJobRunner:
@@ -67,6 +91,11 @@ class CeleryJobRunner:
             self.app.send_task(TASK, args=[job_id], queue=self.queue)
         except Exception:  # the broker is away: the sweeper publishes the job later
             log.warning("could not publish job %s; the sweeper will", job_id, exc_info=True)
+
+    def submit_archive_extension(self, codes: list[str]) -> None:
+        """Ask the ``sign`` workers to extend these results; raises if the broker is away
+        (the scheduler tries again on its next round)."""
+        self.app.send_task(ARCHIVE_TASK, args=[codes], queue="sign")
 
     def start(self) -> None:
         """Nothing to start in the publishing process; workers run ``motcua worker``."""
