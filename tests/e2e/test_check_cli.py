@@ -17,6 +17,7 @@ import pytest
 from records.adapters.blob_fs import FilesystemBlobStore
 from search.tantivy_index import TantivyIndex
 from tests.fixtures.app import MOTCUA, cli_env, is_vietnamese
+from tests.fixtures.demo import DemoRun, demo_copy
 
 pytestmark = pytest.mark.e2e
 
@@ -33,11 +34,9 @@ def _check(data_dir: Path, exit_code: int) -> Any:
 
 
 @pytest.fixture(scope="module")
-def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    data_dir = tmp_path_factory.mktemp("check")
-    done = _motcua(data_dir, "demo", "--json")
-    assert done.returncode == 0, done.stderr
-    return data_dir
+def demo_dir(demo_run: DemoRun, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A private copy of the session's ``motcua demo`` outcome, corrupted by the tests."""
+    return demo_copy(demo_run, tmp_path_factory.mktemp("check")).data_dir
 
 
 def test_clean_after_the_demo(demo_dir: Path) -> None:
