@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from records.adapters.blob_fs import BlobStoreFull
 from records.errors import DomainError, Unauthenticated
 from records.ports import BlobStoreUnavailable
 
@@ -87,3 +88,13 @@ def install_error_handlers(app: FastAPI) -> None:
             return _page_error(request, 503, message)
         return error_response(503, "storage_unavailable", message,
                               headers={"Retry-After": "30"})
+
+    @app.exception_handler(BlobStoreFull)
+    async def _full(request: Request, exc: BlobStoreFull) -> Response:
+        # RFC 4918 §11.5: 507 Insufficient Storage; the client may send it again later.
+        log.error("blob volume full: %s", exc)
+        message = ("Kho lưu trữ đã hết dung lượng, tệp chưa được lưu. Vui lòng báo quản trị "
+                   "hệ thống và thử lại sau.")
+        if is_page(request):
+            return _page_error(request, 507, message)
+        return error_response(507, "storage_full", message, headers={"Retry-After": "300"})

@@ -6,6 +6,8 @@ writes in progress; ``root/retention/ab/cd/abcd...`` holds the recorded retentio
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import os
 import re
@@ -21,6 +23,7 @@ from records.ports import (
     BlobCorrupt,
     BlobMissing,
     BlobRef,
+    BlobStoreUnavailable,
     Clock,
     RetentionOutcome,
     check_retention_date,
@@ -28,12 +31,28 @@ from records.ports import (
     is_sha256,
 )
 
-__all__ = ["FilesystemBlobStore"]
+__all__ = ["BlobStoreFull", "FilesystemBlobStore"]
 
 _CHUNK = 1 << 20
 _FANOUT = re.compile(r"[0-9a-f]{2}")
 _BLOB_MODE = 0o444
+# The volume has no room left: worth retrying once an operator frees or grows it.
+_FULL = frozenset({errno.ENOSPC, errno.EDQUOT})
 
+
+class BlobStoreFull(BlobStoreUnavailable):
+    """The blob volume is full (ENOSPC, EDQUOT): nothing was stored, and the write may
+    succeed once space is freed."""
+
+
+@contextlib.contextmanager
+def _room_needed() -> Iterator[None]:
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno in _FULL:
+            raise BlobStoreFull(f"blob volume full: {exc}") from exc
+        raise
 
 
 def _fsync_dir(path: Path) -> None:
@@ -80,11 +99,12 @@ class FilesystemBlobStore:
             chunks: Iterable[bytes] = (data,)
         else:
             chunks = _read_chunks(source)
-        tmp, sha, size = self._write_temp(chunks)
-        try:
-            self._publish(tmp, self.path_for(sha))
-        finally:
-            tmp.unlink(missing_ok=True)
+        with _room_needed():
+            tmp, sha, size = self._write_temp(chunks)
+            try:
+                self._publish(tmp, self.path_for(sha))
+            finally:
+                tmp.unlink(missing_ok=True)
         return BlobRef(sha256=sha, size=size)
 
     def get(self, sha256: str) -> bytes:
@@ -126,11 +146,12 @@ class FilesystemBlobStore:
         if current is not None and current >= until:
             return RetentionOutcome.RECORDED
         stamp = until.astimezone(UTC).isoformat().encode()
-        tmp, _, _ = self._write_temp((stamp,))
-        try:
-            self._publish(tmp, self._retention_path(sha256), replace=True)
-        finally:
-            tmp.unlink(missing_ok=True)
+        with _room_needed():
+            tmp, _, _ = self._write_temp((stamp,))
+            try:
+                self._publish(tmp, self._retention_path(sha256), replace=True)
+            finally:
+                tmp.unlink(missing_ok=True)
         return RetentionOutcome.RECORDED
 
     def iter_sha256(self) -> Iterator[str]:
