@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -9,7 +14,7 @@ from records.calendar import VN_TZ
 from signing import VerificationReport
 from signing.appearance import format_signing_time
 
-__all__ = ["CHANGE_LABELS", "report_payload"]
+__all__ = ["CHANGE_LABELS", "ReportCache", "report_payload"]
 
 CHANGE_LABELS = {
     "NONE": "Không có thay đổi sau khi ký",
@@ -55,3 +60,40 @@ def report_payload(report: VerificationReport) -> dict[str, Any]:
             "indication": t.indication.value, "label": t.label,
         } for t in report.timestamps],
     }
+
+
+class ReportCache:
+    """The verification payloads of sealed results, for the page their QR code opens.
+
+    Validating a sealed PDF costs about 50-200 ms of CPU (docs/benchmarks.md), and a public
+    page that anyone can reload must not cost that each time. The report of the same bytes
+    changes only with time (a certificate expiring, a revocation being published), so it is
+    kept for ``ttl_seconds`` (default five minutes): the page's "validated at" says when
+    it was made. The key is the SHA-256 of the bytes actually read from the blob store, not
+    the hash the database claims, so a blob altered on disk is validated afresh and shows
+    as altered at once. Thread-safe; least recently used entries go first."""
+
+    def __init__(self, *, ttl_seconds: float = 300.0, max_entries: int = 512,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._ttl = ttl_seconds
+        self._max = max_entries
+        self._clock = clock
+        self._entries: OrderedDict[str, tuple[float, dict[str, Any]]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def payload(self, pdf: bytes,
+                verify: Callable[[bytes], VerificationReport]) -> dict[str, Any]:
+        key = hashlib.sha256(pdf).hexdigest()
+        now = self._clock()
+        with self._lock:
+            hit = self._entries.get(key)
+            if hit is not None and 0 <= now - hit[0] < self._ttl:
+                self._entries.move_to_end(key)
+                return hit[1]
+        fresh = report_payload(verify(pdf))  # outside the lock: two misses may both verify
+        with self._lock:
+            self._entries[key] = (now, fresh)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self._max:
+                self._entries.popitem(last=False)
+        return fresh

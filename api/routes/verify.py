@@ -13,7 +13,7 @@ from fastapi.templating import Jinja2Templates
 from api.deps import AppServices
 from api.errors import error_response
 from api.schemas import ErrorPublic
-from api.verification import report_payload
+from api.verification import ReportCache, report_payload
 from records.errors import NotFound
 from records.results import public_result
 from signing import VerificationOutcome, verify_pdf
@@ -22,6 +22,17 @@ router = APIRouter(tags=["verification"])
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
 
 MAX_VERIFY_BYTES = 50 * 1024 * 1024
+
+
+def _report_cache(request: Request, services: AppServices) -> ReportCache:
+    """One cache per application (a test's app never sees another's reports), timed by the
+    service's clock (validation moved to another day is validation afresh)."""
+    cache: ReportCache | None = getattr(request.app.state, "verification_cache", None)
+    if cache is None:
+        clock = services.clock
+        cache = request.app.state.verification_cache = ReportCache(
+            clock=lambda: clock.now().timestamp())
+    return cache
 
 
 def _wants_json(request: Request, format_: str | None) -> bool:
@@ -46,9 +57,9 @@ def check_result(
             return error_response(404, exc.code, exc.message)
         return templates.TemplateResponse(request, "verify.html", {
             "result": None, "message": exc.message}, status_code=404)
-    report = verify_pdf(services.blobs.get(found.result.blob_sha256),
-                        validation=services.trust.validation())
-    payload = report_payload(report)
+    payload = _report_cache(request, services).payload(
+        services.blobs.get(found.result.blob_sha256),
+        lambda pdf: verify_pdf(pdf, validation=services.trust.validation()))
     if _wants_json(request, format_):
         result = found.result
         return JSONResponse({
@@ -56,8 +67,8 @@ def check_result(
             "issue_date": result.issue_date.isoformat(), "result_type": result.result_type,
             "title": result.title, "agency": found.agency_name, **payload})
     return templates.TemplateResponse(request, "verify.html", {
-        "result": found.result, "agency": found.agency_name, "verdict": report.outcome.value,
-        "message": report.message, "signatures": payload["signatures"]})
+        "result": found.result, "agency": found.agency_name, "verdict": payload["outcome"],
+        "message": payload["message"], "signatures": payload["signatures"]})
 
 
 @router.post("/api/v1/verify", responses={413: {"model": ErrorPublic},
