@@ -59,8 +59,12 @@ def send_blob(services: Services, sha256: str, media_type: str, filename: str) -
     tmp_root.mkdir(parents=True, exist_ok=True)
     folder = Path(tempfile.mkdtemp(dir=tmp_root))
     path = folder / "blob"
-    with path.open("wb") as out:
-        services.blobs.copy_to(sha256, out)  # verified against its hash while copying
+    try:
+        with path.open("wb") as out:
+            services.blobs.copy_to(sha256, out)  # verified against its hash while copying
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)  # no scratch copy left by a failed read
+        raise
     return FileResponse(path, media_type=media_type, filename=filename,
                         background=BackgroundTask(shutil.rmtree, folder, True))
 

@@ -25,7 +25,7 @@ from records.model import CopyKind
 router = APIRouter(tags=["documents"])
 
 _ERRORS: dict[int | str, dict[str, object]] = {
-    code: {"model": ErrorPublic} for code in (401, 403, 404, 409, 413, 422)
+    code: {"model": ErrorPublic} for code in (401, 403, 404, 409, 413, 422, 503, 507)
 }
 DocCode = Annotated[str, PathParam(min_length=1, max_length=120)]
 Code = Annotated[str, PathParam(min_length=1, max_length=60)]

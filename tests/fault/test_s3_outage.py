@@ -121,6 +121,7 @@ def test_an_s3_outage_answers_503_stores_nothing_and_the_job_finishes_after_it(
         download = client.get(f"/api/v1/documents/{doc}/files/0", headers=clerk)
         assert (download.status_code, download.json()) == (503, {"error": UNAVAILABLE})
         assert download.headers["Retry-After"] == "30"
+        assert list((settings.data_dir / "tmp").iterdir()) == []  # no scratch copy either
         assert count_rows(services.engine, *TABLES) == rows  # no document, no job
         assert _objects(s3_server, s3_bucket_name) == objects
         relay.restore()
