@@ -61,5 +61,10 @@ FAULT_ROUNDS ?= 100
 test-fault: setup
 	MOTCUA_FAULT_ROUNDS=$(FAULT_ROUNDS) $(BIN)/python -m pytest -q -m fault -rP tests/fault
 
+# Every bench/*.py, then docs/benchmarks.md (about 10-20 minutes; BENCH_ARGS=--million adds
+# the 1M-document search run, BENCH_ARGS=--quick tries the driver in a minute).
+bench: setup
+	$(BIN)/python bench/report.py $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

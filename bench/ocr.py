@@ -17,6 +17,7 @@ variant. Targets (the OCR issue): our throughput at least 0.8x raw tesseract's; 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import platform
@@ -26,7 +27,7 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -158,6 +159,7 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2, help="pages OCR'd at once")
     parser.add_argument("--repeat", type=int, default=3,
                         help="runs per engine; the fastest counts (a shared machine is noisy)")
+    parser.add_argument("--json", metavar="PATH", help="also write the rows as JSON")
     args = parser.parse_args()
     logging.getLogger("ocrmypdf").setLevel(logging.ERROR)  # "lots of diacritics", per page
     print(machine())
@@ -186,6 +188,11 @@ def main() -> None:
         print(f"{args.pages} A4 pages at 300 dpi per variant, fastest of {args.repeat} runs; "
               f"fonts: {', '.join(FONTS)}")
         print_table(rows, args.jobs)
+    if args.json:
+        Path(args.json).write_text(json.dumps({
+            "machine": machine(), "pages": args.pages, "jobs": args.jobs,
+            "rows": [{**asdict(r), "pages_per_minute": r.pages_per_minute} for r in rows]},
+            indent=2), encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ lookup <= 10 ms.
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import shutil
 import statistics
@@ -29,7 +30,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from pathlib import Path
@@ -217,6 +218,7 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--elastic", metavar="URL", help="also bench an Elasticsearch server")
+    parser.add_argument("--json", metavar="PATH", help="also write the rows as JSON")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s] + ([1_000_000] if args.million else [])
     rows: list[Row] = []
@@ -242,6 +244,9 @@ def main() -> None:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print_table(rows)
+    if args.json:
+        Path(args.json).write_text(json.dumps({"sizes": sizes, "rows": [asdict(r) for r in rows]},
+                                              indent=2), encoding="utf-8")
 
 
 if __name__ == "__main__":
