@@ -1,9 +1,16 @@
 """``api.scheduler.run_once`` for real on SQLite: overdue dossiers recorded once per due
-date, archive extension (B-LTA) chosen, done, and not repeated, the audit chain intact."""
+date, archive extension (B-LTA) chosen, done, and not repeated, the audit chain intact; and
+through the stack's queues: ``motcua scheduler`` asks, a ``motcua worker --queues sign``
+process on a real Redis extends."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import signal
+import subprocess
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,8 +22,9 @@ from api.scheduler import SchedulerPolicy, archive_candidates, run_once
 from records.adapters.clock import ManualClock
 from records.model import ResultStatus
 from records.services import CreateDossier, create_dossier, verify_audit
-from tests.fixtures.app import HermeticSettings, principal, seeded
+from tests.fixtures.app import MOTCUA, HermeticSettings, cli_env, principal, seeded
 from tests.fixtures.demo import DemoRun, demo_copy
+from tests.fixtures.jobs import empty_broker
 
 pytestmark = pytest.mark.integration
 
@@ -93,3 +101,46 @@ def test_archive_extension_is_chosen_done_and_not_repeated(demo_run: DemoRun,
     report = verify_audit(services.records, principal(services, "quantri"))
     assert report.intact, report.message
     services.close()
+
+
+def _extended(services: Services, codes: list[str]) -> set[str]:
+    with services.results.store.session(readonly=True) as tx:
+        return {c for c in codes if any(e.action == "result.archive_extend"
+                                        for e in tx.audit_for_object("result", c))}
+
+
+def test_the_sign_worker_extends_what_the_scheduler_asks_for(
+        demo_run: DemoRun, tmp_path: Path, redis_url: str) -> None:
+    run = demo_copy(demo_run, tmp_path / "demo")
+    log_path = tmp_path / "worker-sign.log"
+    with empty_broker(redis_url) as broker, log_path.open("wb") as log:
+        env = cli_env(run.data_dir, MOTCUA_JOB_BACKEND="celery", MOTCUA_REDIS_URL=broker)
+        worker = subprocess.Popen([str(MOTCUA), "worker", "--queues", "sign"], env=env,
+                                  cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT,
+                                  start_new_session=True)
+        try:
+            done = subprocess.run([str(MOTCUA), "scheduler", "--once", "--json",
+                                   "--archive-within-days", "36500"], env=env, cwd=tmp_path,
+                                  capture_output=True, text=True, timeout=120, check=False)
+            assert done.returncode == 0, done.stderr
+            report = json.loads(done.stdout)
+            assert report["archive_enqueued"] is True
+            chosen = report["archive_chosen"]
+            assert chosen, report
+            assert report["archive_extended"] == []  # the worker does it, not the scheduler
+            services = bootstrap(HermeticSettings(data_dir=run.data_dir, password_time_cost=1,
+                                                  password_memory_kib=8192))
+            end = time.monotonic() + 90
+            while _extended(services, chosen) != set(chosen):
+                assert worker.poll() is None, log_path.read_text(errors="replace")
+                assert time.monotonic() < end, log_path.read_text(errors="replace")
+                time.sleep(0.2)
+            services.close()
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(worker.pid, signal.SIGTERM)  # Celery's warm shutdown
+            try:
+                worker.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(worker.pid, signal.SIGKILL)
+                worker.wait(5)
