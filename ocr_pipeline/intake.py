@@ -8,6 +8,7 @@ code and the Vietnamese sentence the clerk reads; nothing here raises for a bad 
 
 from __future__ import annotations
 
+import mmap
 import threading
 import warnings
 from collections.abc import Iterator
@@ -120,16 +121,24 @@ def inspect_upload(path: Path,
     return _inspect_image(path, size, media_type, limits)
 
 
+_PNG_IEND = b"IEND\xaeB`\x82"  # the chunk type and its fixed CRC
+
+
 def _polyglot(path: Path, media_type: str) -> Refusal | None:
     """A file that is also another format: bytes before a PDF's header (HTML, a ZIP) or
     after a PNG's IEND chunk. Readers disagree on what such a file is; a scanner never
     writes one, so it is refused rather than archived with a hidden second meaning."""
     with path.open("rb") as stream:
         head = stream.read(1024)
-        stream.seek(-12, 2)
-        tail = stream.read(12)
+        trailing = 0
+        if media_type == "image/png":
+            # Bytes after the IEND chunk (its CRC is constant). No IEND at all is a truncated
+            # image, refused later as corrupt, not a polyglot.
+            with mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ) as view:
+                end = view.rfind(_PNG_IEND)
+                trailing = len(view) - (end + len(_PNG_IEND)) if end >= 0 else 0
     hidden = ((media_type == "application/pdf" and head.lstrip(b"\r\n\t ").find(b"%PDF-") > 0)
-              or (media_type == "image/png" and tail[4:8] != b"IEND"))
+              or trailing > 0)
     if not hidden:
         return None
     return Refusal(code=RefusalCode.POLYGLOT,
