@@ -12,7 +12,6 @@ import hashlib
 import io
 import json
 import random
-import shutil
 import struct
 import subprocess
 import unicodedata
@@ -53,8 +52,6 @@ from tests.fixtures.app import (
 from tests.fixtures.pages import FONTS, PageSize, PageSpec, make_page, save_page
 
 pytestmark = pytest.mark.e2e
-needs_tesseract = pytest.mark.skipif(shutil.which("tesseract") is None,
-                                     reason="tesseract is not installed")
 
 T0 = datetime(2026, 11, 19, 3, 0, tzinfo=UTC)  # Thursday 10:00 in Hà Nội
 LAND = PROCEDURES[0].code
@@ -271,7 +268,6 @@ def land(tmp_path_factory: pytest.TempPathFactory, scans: dict[str, bytes]) -> I
                    scan=scans["don.png"])
 
 
-@needs_tesseract
 def test_an_upload_is_answered_at_once_with_a_queued_job(land: Land) -> None:
     assert land.upload_status == 202, land.uploaded
     up = land.uploaded
@@ -296,7 +292,6 @@ def test_an_upload_is_answered_at_once_with_a_queued_job(land: Land) -> None:
         "processing", "queued", [])
 
 
-@needs_tesseract
 def test_after_ocr_the_document_is_ready_with_text_and_suggestions(land: Land) -> None:
     view = _ok(land.desk.client.get(f"/api/v1/documents/{land.doc}", headers=land.clerk))
     assert (view["status"], view["failure"], view["page_count"]) == ("ready", None, 1)
@@ -319,7 +314,6 @@ def test_after_ocr_the_document_is_ready_with_text_and_suggestions(land: Land) -
     assert view["files"] == land.uploaded["files"]
 
 
-@needs_tesseract
 def test_the_original_comes_back_byte_for_byte(land: Land) -> None:
     response = land.desk.client.get(f"/api/v1/documents/{land.doc}/files/0",
                                     headers=land.clerk)
@@ -333,7 +327,6 @@ def test_the_original_comes_back_byte_for_byte(land: Land) -> None:
     assert list((land.desk.data_dir / "tmp").iterdir()) == []  # the copy sent is removed
 
 
-@needs_tesseract
 def test_the_archival_copy_is_a_searchable_pdfa_2(land: Land, tmp_path: Path) -> None:
     view = _ok(land.desk.client.get(f"/api/v1/documents/{land.doc}", headers=land.clerk))
     response = land.desk.client.get(f"/api/v1/documents/{land.doc}/archival",
@@ -352,7 +345,6 @@ def test_the_archival_copy_is_a_searchable_pdfa_2(land: Land, tmp_path: Path) ->
     assert OWNER_ID in layer
 
 
-@needs_tesseract
 def test_the_text_is_served_as_plain_text(land: Land) -> None:
     view = _ok(land.desk.client.get(f"/api/v1/documents/{land.doc}", headers=land.clerk))
     response = land.desk.client.get(f"/api/v1/documents/{land.doc}/text", headers=land.clerk)
@@ -363,7 +355,6 @@ def test_the_text_is_served_as_plain_text(land: Land) -> None:
     assert "Kính gửi: Ủy ban nhân dân phường Cửa Nam" in response.text
 
 
-@needs_tesseract
 def test_the_same_file_again_is_digitised_once(land: Land, tmp_path: Path,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     desk = land.desk
@@ -412,7 +403,6 @@ def _resolutions(desk: Desk) -> dict[str, int | None]:
         return {r.doc_code: r.resolution_dpi for r in rows}
 
 
-@needs_tesseract
 def test_creation_reading_and_downloads_are_audited(land: Land) -> None:
     desk = land.desk
     before = len(desk.audit(land.doc))
@@ -434,7 +424,6 @@ def test_creation_reading_and_downloads_are_audited(land: Land) -> None:
     assert report.intact, report.message
 
 
-@needs_tesseract
 def test_a_citizen_of_another_dossier_cannot_read_the_document(land: Land) -> None:
     desk = land.desk
     stranger = _add_user(desk, "congdan_khac", Role.CITIZEN, owner_id=OTHER_ID,
@@ -455,7 +444,6 @@ def test_a_citizen_of_another_dossier_cannot_read_the_document(land: Land) -> No
 # --- several pages, a text PDF, the type from the bytes --------------------------------------
 
 
-@needs_tesseract
 def test_several_files_make_one_document_with_pages_in_order(
         desk: Desk, scans: dict[str, bytes]) -> None:
     clerk = desk.login("tiepnhan")
@@ -487,7 +475,6 @@ def test_several_files_make_one_document_with_pages_in_order(
         assert got.content == body
 
 
-@needs_tesseract
 def test_a_pdf_that_has_text_keeps_it_and_is_not_ocrd(desk: Desk, tmp_path: Path) -> None:
     clerk = desk.login("tiepnhan")
     dossier = desk.open_dossier(clerk)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 import unicodedata
 from pathlib import Path
@@ -20,7 +19,6 @@ from tests.fixtures.pages import PageSize, PageSpec, make_page, save_page
 
 pytestmark = [
     pytest.mark.e2e,
-    pytest.mark.skipif(shutil.which("tesseract") is None, reason="tesseract is not installed"),
 ]
 
 LAND = PROCEDURES[0].code

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 import re
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -30,8 +29,6 @@ from tests.fixtures.pages import PageSize, PageSpec, make_page, save_page
 from tests.fixtures.web import PageClient, field_errors, flash_of, form_error, page_text
 
 pytestmark = pytest.mark.e2e
-needs_tesseract = pytest.mark.skipif(shutil.which("tesseract") is None,
-                                     reason="tesseract is not installed")
 
 T0 = datetime(2026, 11, 19, 3, 0, tzinfo=UTC)  # Thursday 10:00 in Hà Nội
 LAND, BIRTH, HOUSEHOLD = (p.code for p in PROCEDURES)
@@ -209,7 +206,6 @@ def test_the_api_answers_a_repeated_idempotency_key_with_the_first_dossier(desk:
 # --- papers: upload, OCR progress, flagged pages, document page, reuse ------------------------
 
 
-@needs_tesseract
 def test_scans_are_uploaded_read_and_their_flagged_page_confirmed(desk: Desk) -> None:
     clerk = desk.clerk
     code = _receive(clerk)
@@ -274,7 +270,6 @@ def test_scans_are_uploaded_read_and_their_flagged_page_confirmed(desk: Desk) ->
     assert "Căn cước công dân của người đề nghị Bản sao chứng thực 1 bộ, 2 trang" in text
 
 
-@needs_tesseract
 def test_a_paper_the_state_holds_is_reused_instead_of_scanned(desk: Desk) -> None:
     clerk = desk.clerk
     land = _receive(clerk)

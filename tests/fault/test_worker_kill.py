@@ -34,7 +34,6 @@ from records.model import VersionStatus
 from records.services import verify_audit
 from tests.fixtures.app import count_rows
 from tests.fixtures.faults import (
-    ROUNDS_ENV,
     check_invariants,
     fault_rounds,
     report_line,
@@ -229,6 +228,7 @@ def _running_job(services: Services, job_ids: list[int], held: Callable[[Job], b
                          f"{worker.log_tail()}")
 
 
+@pytest.mark.soak
 def test_workers_killed_mid_ocr_again_and_again_lose_and_duplicate_nothing(
         backend: tuple[Settings, Services], tmp_path: Path) -> None:
     """A scripted loop: ``rounds`` workers in turn each SIGKILLed in the middle of a job
@@ -237,9 +237,7 @@ def test_workers_killed_mid_ocr_again_and_again_lose_and_duplicate_nothing(
     10-30 s of worker start-up and lease expiry. Every paper ends READY with its pages and
     one archival copy; nothing lost, duplicated or orphaned."""
     settings, services = backend
-    rounds = fault_rounds(0)
-    if rounds == 0:
-        pytest.skip(f"the kill loop runs with {ROUNDS_ENV} set (make test-fault)")
+    rounds = fault_rounds(1)
     who, code = open_dossier(services)
     papers = []
     for n in range(rounds):

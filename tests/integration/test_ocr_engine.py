@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -25,7 +24,6 @@ from tests.fixtures.pages import GeneratedPage, PageSize, PageSpec, cer, make_pa
 
 pytestmark = [
     pytest.mark.integration,
-    pytest.mark.skipif(shutil.which("tesseract") is None, reason="tesseract is not installed"),
 ]
 
 OPTIONS = OcrOptions(jobs=2)

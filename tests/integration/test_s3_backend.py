@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import shutil
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -34,7 +33,6 @@ from tests.fixtures.s3 import S3Server
 pytestmark = [
     pytest.mark.integration,
     pytest.mark.s3,
-    pytest.mark.skipif(shutil.which("tesseract") is None, reason="tesseract is not installed"),
 ]
 
 T0 = datetime(2026, 11, 19, 3, 0, tzinfo=UTC)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import io
 import re
-import shutil
 import subprocess
 import unicodedata
 from datetime import UTC, date, datetime
@@ -43,8 +42,6 @@ SHA_A, SHA_B = "a" * 64, "b" * 64
 CONSIDERING = ("Xét đề nghị của ông Nguyễn Văn Ánh, trú tại thôn Đồng Tâm, xã Quảng Đức, "
                "tỉnh Quảng Ninh, về việc cấp giấy phép khai thác nước dưới đất.")
 LAST = "Quyết định này có hiệu lực kể từ ngày ký./."
-needs_poppler = pytest.mark.skipif(shutil.which("pdftotext") is None,
-                                   reason="pdftotext (poppler-utils) is not installed")
 
 
 def make_spec(paragraphs: int = 3, **changes: object) -> ResultSpec:
@@ -126,7 +123,6 @@ def test_a_plain_pdf_is_not_pdfa_and_a_core_font_is_refused() -> None:
 # Text
 
 
-@needs_poppler
 def test_the_text_reads_back_exactly_with_its_diacritics(short: RenderedResult,
                                                          tmp_path: Path) -> None:
     raw = pdftotext(short.pdf, tmp_path, "-raw")
@@ -173,7 +169,6 @@ def test_the_qr_png_is_drawn_at_the_bottom_left_of_the_last_page(long: RenderedR
     assert (x, y) == pytest.approx((30 * MM, 20 * MM), abs=0.1)
 
 
-@needs_poppler
 def test_the_boxes_lie_inside_the_margins_and_the_seal_covers_the_left_third(
         short: RenderedResult, tmp_path: Path) -> None:
     x1, y1, x2, y2 = short.personal_box
@@ -198,7 +193,6 @@ def test_the_boxes_lie_inside_the_margins_and_the_seal_covers_the_left_third(
     assert x1 < name[0] < x2
 
 
-@needs_poppler
 def test_a_long_body_flows_and_keeps_the_signature_block_whole_on_the_last_page(
         long: RenderedResult, tmp_path: Path) -> None:
     assert long.page_count == long.signature_page == 2
@@ -212,7 +206,6 @@ def test_a_long_body_flows_and_keeps_the_signature_block_whole_on_the_last_page(
     assert second.startswith("2 ")  # page numbers from page 2
 
 
-@needs_poppler
 def test_the_last_paragraph_moves_with_the_signature_block_rather_than_leave_it_alone(
         tmp_path: Path) -> None:
     result = render_result(make_spec(paragraphs=4))
