@@ -8,14 +8,14 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from api.bootstrap import Services
+from api.bootstrap import Services, bootstrap
 from api.errors import install_error_handlers
 from api.files import BodyLimit
 from api.pages import STATIC_DIR
 from api.pages import router as pages_router
 from api.routes import auth, documents, dossiers, results, reuse, system, verify
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "create_app_from_environment"]
 
 
 def create_app(services: Services) -> FastAPI:
@@ -46,3 +46,9 @@ def create_app(services: Services) -> FastAPI:
     # One request carries at most one upload's worth of files, plus its form fields.
     app.add_middleware(BodyLimit, limit=services.settings.max_upload_bytes + (1 << 20))
     return app
+
+
+def create_app_from_environment() -> FastAPI:
+    """The application each process of ``motcua serve --workers N`` builds for itself, from
+    the settings in the environment (the parent has brought the schema up to date)."""
+    return create_app(bootstrap(migrate=False))

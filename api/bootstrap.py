@@ -33,6 +33,7 @@ from records.adapters.sql import (
     upgrade_schema,
 )
 from records.agency import AgencyDeps
+from records.audit_writer import AuditWriter
 from records.documents import OCR_JOB, DocumentDeps
 from records.identifiers import DossierCodeFormat
 from records.identity import IdentityProvider, LocalPasswords
@@ -167,7 +168,9 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None,
                                              max_pixels=settings.max_pixels))
     trust = _trust(settings, clock)
     results = ResultDeps(
-        store=store, clock=clock, audit_key=audit_key, blobs=blobs, renderer=ResultTemplate(),
+        store=store, clock=clock, audit_key=audit_key,
+        audit=AuditWriter(store, key=audit_key, clock=clock), blobs=blobs,
+        renderer=ResultTemplate(),
         signing=PadesService(validation=trust.validation, timestamper=trust.timestamper),
         digest_key=hmac.new(settings.secret_key.encode(), b"result-qr-digest",
                             hashlib.sha256).digest(),

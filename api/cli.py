@@ -143,17 +143,30 @@ def serve(
     forwarded_allow_ips: Annotated[str | None, typer.Option(
         help="Behind a reverse proxy: its addresses (comma-separated); the client address "
              "is then read from X-Forwarded-For (docs/security.md).")] = None,
+    workers: Annotated[int, typer.Option(
+        min=1, help="Server processes sharing the port: one per core (docs/operations.md). "
+                    "With more than one, the embedded job runner runs in each.")] = 1,
+    access_log: Annotated[bool, typer.Option(
+        help="Log each HTTP request. Off behind a reverse proxy that logs them already "
+             "(accesses to papers and results are in the audit trail either way).")] = True,
 ) -> None:
     """Start the web service."""
     import uvicorn
 
     from api.app import create_app
 
-    services = _services()
+    services = _services()  # brings the schema up to date once, before any worker starts
     typer.echo(f"Motcua đang chạy tại http://{host}:{port}/  (API: http://{host}:{port}/docs)")
-    uvicorn.run(create_app(services), host=host, port=port, log_level="info",
-                proxy_headers=forwarded_allow_ips is not None,
-                forwarded_allow_ips=forwarded_allow_ips)
+    options: dict[str, Any] = {
+        "host": host, "port": port, "log_level": "info", "access_log": access_log,
+        "proxy_headers": forwarded_allow_ips is not None,
+        "forwarded_allow_ips": forwarded_allow_ips}
+    if workers == 1:
+        uvicorn.run(create_app(services), **options)
+        return
+    services.close()
+    uvicorn.run("api.app:create_app_from_environment", factory=True, workers=workers,
+                **options)
 
 
 @audit_app.command("verify")

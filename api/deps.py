@@ -16,7 +16,9 @@ __all__ = ["AppServices", "BearerToken", "CurrentUser"]
 _bearer = HTTPBearer(auto_error=False, description="Token từ POST /api/v1/auth/token")
 
 
-def _services(request: Request) -> Services:
+# The two trivial dependencies are coroutines: FastAPI runs a plain function dependency in
+# the thread pool, a hop that costs more than the function.
+async def _services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
 
@@ -24,7 +26,7 @@ def _services(request: Request) -> Services:
 AppServices = Annotated[Services, Depends(_services)]
 
 
-def _token(credentials: Annotated[HTTPAuthorizationCredentials | None,
+async def _token(credentials: Annotated[HTTPAuthorizationCredentials | None,
                                   Depends(_bearer)]) -> str | None:
     return credentials.credentials if credentials else None
 

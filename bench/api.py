@@ -1,7 +1,7 @@
 """The service under load: PostgreSQL, uvicorn workers on loopback, an open-loop generator.
 
     .venv/bin/python bench/api.py [--dossiers 100000] [--rate 200] [--seconds 30]
-                                  [--workers 2] [--json PATH]
+                                  [--workers 4] [--json PATH]
 
 A fresh database in the local PostgreSQL server (127.0.0.1:5432, dropped afterwards; a
 private throw-away server when none answers, tests/fixtures/services.py) gets the demo flow
@@ -11,7 +11,8 @@ adapter's tables: each with its history, its sealed result (all pointing at the 
 sealed PDF, each with its own code and QR digest), spread over one citizen per five
 dossiers, each citizen with a bearer token.
 
-The service runs as ``--workers`` uvicorn processes sharing one listening socket. The load
+The service runs as operators run it, ``motcua serve --workers N`` (uvicorn processes
+sharing one listening socket, uvloop and httptools when installed, as they are). The load
 generator (aiohttp, one process) sends requests at a fixed rate whatever the answers take
 (open loop: latency counts from when a request was due, so a stall is not hidden by the
 generator waiting for it), a third each of:
@@ -50,6 +51,7 @@ sys.path.insert(0, str(ROOT))  # a script, not a package: reach the repository's
 
 import aiohttp  # noqa: E402
 import psycopg  # noqa: E402
+import uvloop  # noqa: E402
 from sqlalchemy import Engine, insert, select  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
@@ -59,17 +61,6 @@ from records.results import verification_digest  # noqa: E402
 PER_CITIZEN = 5
 CHUNK = 5000
 KINDS = ("status", "download", "verify")
-
-# One uvicorn process: the app from the composition root on an inherited listening socket.
-SERVER = """
-import sys, uvicorn
-sys.path.insert(0, {root!r})
-from api.app import create_app
-from api.bootstrap import bootstrap
-uvicorn.run(create_app(bootstrap(migrate=False)), fd={fd}, log_level="warning",
-            access_log=False)
-"""
-
 
 @dataclass(frozen=True, kw_only=True)
 class Sample:
@@ -187,16 +178,16 @@ def clone(engine: Engine, digest_key: bytes, code: str, count: int) -> dict[str,
 
 @contextlib.contextmanager
 def serve(workers: int) -> Iterator[str]:
-    """``workers`` uvicorn processes accepting on one socket (a pre-fork server)."""
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(1024)
-    fd = listener.fileno()
-    base = f"http://127.0.0.1:{listener.getsockname()[1]}"
-    code = SERVER.format(root=str(ROOT), fd=fd)
-    procs = [subprocess.Popen([sys.executable, "-c", code], pass_fds=(fd,))
-             for _ in range(workers)]
+    """The service as docker-compose.yml runs it: ``motcua serve --workers N
+    --no-access-log`` (the reverse proxy logs requests), on a free port."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    base = f"http://127.0.0.1:{port}"
+    motcua = Path(sys.executable).with_name("motcua")
+    proc = subprocess.Popen([str(motcua), "serve", "--port", str(port), "--workers",
+                             str(workers), "--no-access-log"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -205,16 +196,13 @@ def serve(workers: int) -> Iterator[str]:
                     if answer.status == 200:
                         break
             except OSError:
-                if time.monotonic() > deadline or any(p.poll() is not None for p in procs):
+                if time.monotonic() > deadline or proc.poll() is not None:
                     raise
                 time.sleep(0.3)
         yield base
     finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            proc.wait(timeout=30)
-        listener.close()
+        proc.terminate()
+        proc.wait(timeout=30)
 
 
 async def load(base: str, plan: dict[str, Any], rate: float, seconds: float,
@@ -284,7 +272,8 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=200.0, help="requests per second")
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--warmup", type=float, default=5.0, help="seconds, not counted")
-    parser.add_argument("--workers", type=int, default=2, help="uvicorn processes")
+    parser.add_argument("--workers", type=int, default=4,
+                        help="server processes (two per core: see docs/operations.md)")
     parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="motcua-bench-api-") as tmp, database() as url:
@@ -295,9 +284,11 @@ def main() -> None:
         print(f"# seeded {plan['dossiers']:,} dossiers, {plan['citizens']:,} citizens, "
               f"{plan['history_rows']:,} history rows in {plan['seed_seconds']:.1f} s",
               file=sys.stderr)
-        with serve(args.workers) as base:
-            asyncio.run(load(base, plan, args.rate, args.warmup, seed=1))
-            samples, elapsed = asyncio.run(load(base, plan, args.rate, args.seconds, seed=2))
+        # The generator shares the two cores with the service: uvloop keeps its share small.
+        with serve(args.workers) as base, asyncio.Runner(
+                loop_factory=uvloop.new_event_loop) as runner:
+            runner.run(load(base, plan, args.rate, args.warmup, seed=1))
+            samples, elapsed = runner.run(load(base, plan, args.rate, args.seconds, seed=2))
     rows = summarise(samples, elapsed)
     print(f"{args.dossiers:,} dossiers on PostgreSQL, {args.workers} uvicorn workers, "
           f"open loop at {args.rate:g} req/s for {args.seconds:g} s "

@@ -176,12 +176,16 @@ def main() -> None:
               "1,000,000-document run, which takes much longer.",
               "- API: bench/api.py, the service on PostgreSQL with 100,000 returned dossiers "
               "(bulk SQL copies of one real demo dossier, each with its own sealed result "
-              "row pointing at the one real sealed PDF), uvicorn workers on loopback, an "
-              "open-loop generator at a fixed rate (latency counted from when each request "
-              "was due): a third citizen status lookups, a third e-result downloads by their "
-              "owner, a third public QR verifications. The QR page keeps a sealed result's "
-              "verification report for five minutes per content hash (api/verification.py "
-              "ReportCache); without it each verification costs 50-200 ms of CPU.",
+              "row pointing at the one real sealed PDF), served as docker-compose.yml serves "
+              "it (`motcua serve --workers 4 --no-access-log`, uvloop and httptools) on "
+              "loopback, an open-loop generator (aiohttp on uvloop, on the same two cores) "
+              "at a fixed rate, latency counted from when each request was due: a third "
+              "citizen status lookups, a third e-result downloads by their owner, a third "
+              "public QR verifications. Each download and check is on the audit chain "
+              "before it is answered (group-committed, records/audit_writer.py). The QR page "
+              "keeps a sealed result's verification report for five minutes per content "
+              "hash (api/verification.py ReportCache); without it each verification costs "
+              "50-200 ms of CPU.",
               "", "## Each script's own output", "", *sections]
     args.out.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"wrote {args.out} ({total:.1f} min)")

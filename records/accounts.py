@@ -189,15 +189,15 @@ def authenticate(deps: AccountsDeps, token: str | None) -> Principal:
         raise Unauthenticated("not_authenticated", "Vui lòng đăng nhập.")
     now = deps.clock.now()
     with deps.store.session(readonly=True) as tx:
-        stored = tx.get_token(_sha(token))
-        if stored is None or stored.revoked or stored.expires_at <= now:
-            raise Unauthenticated("session_expired",
-                                  "Phiên đăng nhập đã hết hạn hoặc không hợp lệ. "
-                                  "Vui lòng đăng nhập lại.")
-        user = tx.get_user(stored.username)
-        if user is None or not user.active:
-            raise Unauthenticated("session_expired", "Tài khoản không còn hoạt động.")
-        return principal_of(user)
+        found = tx.token_with_user(_sha(token))
+    if found is None or found[0].revoked or found[0].expires_at <= now:
+        raise Unauthenticated("session_expired",
+                              "Phiên đăng nhập đã hết hạn hoặc không hợp lệ. "
+                              "Vui lòng đăng nhập lại.")
+    user = found[1]
+    if not user.active:
+        raise Unauthenticated("session_expired", "Tài khoản không còn hoạt động.")
+    return principal_of(user)
 
 
 def token_owner(deps: AccountsDeps, token: str) -> str | None:

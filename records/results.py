@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 
 from records.audit import AuditEvent
+from records.audit_writer import AuditWriter
 from records.authz import Action, Principal, authorize, can_see
 from records.calendar import VN_TZ, WorkingCalendar
 from records.datastore import on_result_sealed
@@ -64,6 +65,7 @@ class ResultDeps:
     store: RecordsStore
     clock: Clock
     audit_key: bytes
+    audit: AuditWriter  # records of reads (downloads, public checks), group-committed
     blobs: BlobStore
     renderer: ResultRenderer
     signing: SigningPort
@@ -123,6 +125,13 @@ def _audit(tx: RecordsSession, deps: ResultDeps, actor: str, action: str, code: 
     tx.append_audit(AuditEvent(actor=actor, action=action, object_type="result",
                                object_id=code, detail=detail),
                     at=deps.clock.now(), key=deps.audit_key)
+
+
+def _log_read(deps: ResultDeps, actor: str, action: str, code: str,
+              **detail: str | int | None) -> None:
+    """A read is on record before its answer leaves (records.audit_writer batches them)."""
+    deps.audit.append(AuditEvent(actor=actor, action=action, object_type="result",
+                                 object_id=code, detail=detail))
 
 
 def _visible(tx: RecordsSession, who: Principal, dossier_code: str) -> Dossier:
@@ -369,7 +378,7 @@ class PublicResult:
 def public_result(deps: ResultDeps, code: str, digest: str) -> PublicResult:
     """A result as the public verification page shows it: only with the right digest, and
     only once sealed (a draft is nobody's business)."""
-    with deps.store.session() as tx:
+    with deps.store.session(readonly=True) as tx:
         result = tx.get_result(code)
         if (result is None or not hmac.compare_digest(result.digest, digest.strip())
                 or result.status not in (ResultStatus.SEALED, ResultStatus.ISSUED)):
@@ -377,8 +386,8 @@ def public_result(deps: ResultDeps, code: str, digest: str) -> PublicResult:
                            "không đúng.")
         dossier = tx.get_dossier_by_id(result.dossier_id)
         agency = tx.get_agency(dossier.agency_code) if dossier else None
-        _audit(tx, deps, "public", "result.public_check", code)
-        return PublicResult(result=result, agency_name=agency.name if agency else "")
+    _log_read(deps, "public", "result.public_check", code)
+    return PublicResult(result=result, agency_name=agency.name if agency else "")
 
 
 def queue(deps: ResultDeps, who: Principal, stage: str) -> list[Result]:
@@ -488,22 +497,21 @@ def open_result(deps: ResultDeps, who: Principal, *, dossier_code: str | None = 
                 code: str | None = None, download: bool = True) -> ResultFile:
     """The result's current file (or, with ``download`` False, its facts), for someone
     allowed to see it; the access is logged as what it was."""
-    with deps.store.session() as tx:
+    with deps.store.session(readonly=True) as tx:
         result = tx.get_result(code) if code else None
         if dossier_code is not None:
             dossier = tx.get_dossier(dossier_code)
             result = tx.result_of_dossier(dossier.id) if dossier else None
         else:
             dossier = tx.get_dossier_by_id(result.dossier_id) if result else None
-        if result is None or dossier is None or not can_see(who, dossier):
-            raise result_not_found()
-        staff = who.roles - {Role.CITIZEN}
-        if not staff and dossier.status not in _CITIZEN_MAY_DOWNLOAD:
-            raise result_not_found()
-        _audit(tx, deps, who.username, "result.download" if download else "result.view",
-               result.code,
-               sha256=result.blob_sha256)
-        return ResultFile(result=result, dossier_code=dossier.code, sha256=result.blob_sha256)
+    if result is None or dossier is None or not can_see(who, dossier):
+        raise result_not_found()
+    staff = who.roles - {Role.CITIZEN}
+    if not staff and dossier.status not in _CITIZEN_MAY_DOWNLOAD:
+        raise result_not_found()
+    _log_read(deps, who.username, "result.download" if download else "result.view",
+              result.code, sha256=result.blob_sha256)
+    return ResultFile(result=result, dossier_code=dossier.code, sha256=result.blob_sha256)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -298,13 +298,14 @@ def _view(tx: RecordsSession, dossier: Dossier, procedure: Procedure,
     applicant = tx.get_person(dossier.applicant_id)
     if applicant is None:  # the foreign key makes this a broken database, not a user error
         raise RuntimeError(f"dossier {dossier.code} has no applicant record")
-    documents = tx.documents_of(dossier.id)
-    reused = sum(d.reuse_status is not ReuseStatus.NEW for d in documents)
+    counts = tx.reuse_counts(dossier.id)
+    scanned = counts.get(ReuseStatus.NEW, 0)
+    reused = sum(counts.values()) - scanned
     return DossierView(dossier=dossier, procedure=procedure, applicant=applicant,
                        history=tuple(tx.history(dossier.id)), overdue=is_overdue(dossier, now),
                        finished_late=finished_late(dossier), staff_label=state.staff_label,
                        citizen_label=state.citizen_label, national_code=state.national_code,
-                       papers_scanned=len(documents) - reused, papers_reused=reused)
+                       papers_scanned=scanned, papers_reused=reused)
 
 
 def get_dossier(deps: RecordsDeps, who: Principal, code: str) -> DossierView:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
@@ -23,6 +24,7 @@ from records.adapters.sql import create_engine_for, upgrade_schema
 from records.adapters.sql.engine import alembic_config
 from records.adapters.sql.tables import metadata
 from records.audit import GENESIS, AuditEvent
+from records.audit_writer import AuditWriter
 from records.authz import Principal, Scope
 from records.errors import Conflict
 from records.model import (
@@ -36,7 +38,7 @@ from records.model import (
     RequiredComponent,
     Role,
 )
-from records.repository import DossierQuery, StoredToken, User
+from records.repository import DossierQuery, RecordsSession, StoredToken, User
 from records.services import CreateDossier, create_dossier, verify_audit
 from tests.fixtures.app import count_rows, make_services
 
@@ -433,3 +435,52 @@ def test_audit_chain_appends_and_links(store_services: Services) -> None:
         assert tx.audit_hash_exists(written[1].hash) is True
         assert tx.audit_hash_exists("f" * 64) is False
         assert tx.audit_for_object("user", "u0") == [written[0], written[2]]
+
+
+def test_reads_recorded_together_all_land_on_one_intact_chain(store_services: Services) -> None:
+    """Many threads recording reads at once (records.audit_writer): every entry is on the
+    chain exactly once, each caller returns only after its own entry is committed, and the
+    batching really happened (fewer transactions than entries)."""
+    store = store_services.records.store
+    commits = 0
+    real_session = store.session
+
+    def counting_session(*, readonly: bool = False) -> AbstractContextManager[RecordsSession]:
+        nonlocal commits
+        commits += not readonly
+        return real_session(readonly=readonly)
+
+    store.session = counting_session  # type: ignore[method-assign]
+    writer = AuditWriter(store, key=store_services.records.audit_key, clock=ManualClock(T0))
+    start = threading.Barrier(16)
+
+    def read(n: int) -> None:
+        start.wait()
+        for i in range(10):
+            writer.append(AuditEvent(actor=f"reader{n}", action="result.download",
+                                     object_type="result", object_id=f"KQ-{n}-{i}"))
+            with real_session(readonly=True) as tx:  # committed once append returned
+                assert [e.action for e in tx.audit_for_object("result", f"KQ-{n}-{i}")] == [
+                    "result.download"]
+
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(read, range(16)))
+    store.session = real_session  # type: ignore[method-assign]
+    with store.session(readonly=True) as tx:
+        ids = [e.object_id for e in tx.audit_entries()]
+    assert sorted(ids) == sorted(f"KQ-{n}-{i}" for n in range(16) for i in range(10))
+    assert verify_audit(store_services.records, ADMIN).intact
+    assert commits < 160
+
+
+def test_a_read_that_cannot_be_recorded_fails_for_each_of_its_batch(
+        store_services: Services) -> None:
+    store = store_services.records.store
+    writer = AuditWriter(store, key=b"k", clock=ManualClock(T0))
+    with store_services.engine.begin() as c:  # the chain's head gone: nothing can be appended
+        c.execute(sa.text("DELETE FROM audit_head"))
+    with pytest.raises(RuntimeError, match="audit head"):
+        writer.append(AuditEvent(actor="a", action="result.download", object_type="result",
+                                 object_id="KQ-1"))
+    with store.session(readonly=True) as tx:
+        assert list(tx.audit_entries()) == []

@@ -6,7 +6,17 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import Connection, Row, delete, func, insert, select, union_all, update
+from sqlalchemy import (
+    Connection,
+    Row,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    union_all,
+    update,
+)
 
 from records.adapters.sql import tables as t
 from records.adapters.sql.counters import next_in_sequence
@@ -23,6 +33,8 @@ from records.model import (
 __all__ = ["DocumentRows"]
 
 _D, _V, _F, _P = t.documents.c, t.document_versions.c, t.document_files.c, t.document_pages.c
+_REUSE_COUNTS = (select(_D.reuse_status, func.count())  # built once: every status lookup
+                 .where(_D.dossier_id == bindparam("dossier_id")).group_by(_D.reuse_status))
 _DOC_FIELDS = ("dossier_id", "doc_code", "component_code", "document_type", "owner_id",
                "title", "number", "issue_date", "issuer", "retention_years", "reuse_source",
                "created_at", "created_by")
@@ -128,6 +140,10 @@ class DocumentRows:
         rows = list(self._c.execute(select(t.documents).where(_D.dossier_id == dossier_id)
                                     .order_by(_D.id)))
         return self._documents(rows)
+
+    def reuse_counts(self, dossier_id: int) -> dict[ReuseStatus, int]:
+        rows = self._c.execute(_REUSE_COUNTS, {"dossier_id": dossier_id})
+        return {ReuseStatus(status): int(n) for status, n in rows}
 
     def ready_version_with_files(self, sha256s: Sequence[str]) -> tuple[int, int] | None:
         """A READY version whose originals are exactly these files, in this order."""

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from importlib.resources import files
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DisconnectionError
 
 __all__ = ["alembic_config", "create_engine_for", "upgrade_schema"]
 
@@ -40,7 +42,38 @@ def create_engine_for(url: str, *, echo: bool = False) -> Engine:
         engine = create_engine(url, echo=echo, connect_args={"timeout": 30})
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    engine = create_engine(url, echo=echo, pool_size=10, max_overflow=10)
+    _ping_after_idle(engine)
+    return engine
+
+
+IDLE_BEFORE_PING = 10.0  # seconds
+
+
+def _ping_after_idle(engine: Engine) -> None:
+    """Test a pooled connection before use only if it sat idle for a while.
+
+    ``pool_pre_ping`` would cost a round trip on every checkout, several per request. A
+    connection in steady use is known to be alive; one that sat in the pool may have been cut
+    (a database restart, a firewall's idle timeout) and is replaced before anyone sees it. A
+    connection cut while busy fails its statement, and SQLAlchemy then drops the whole pool.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < IDLE_BEFORE_PING:
+            return
+        try:
+            with dbapi_connection.cursor() as cursor:
+                cursor.execute("SELECT 1")
+            dbapi_connection.rollback()
+        except Exception as exc:  # any failure: the pool retries with a fresh connection
+            raise DisconnectionError(str(exc)) from exc
 
 
 def alembic_config(url: str | None = None) -> Config:

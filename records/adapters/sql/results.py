@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import Connection, Row, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, insert, select, update
 
 from records.adapters.sql import tables as t
 from records.adapters.sql.counters import next_in_sequence
@@ -21,6 +21,9 @@ from records.model import (
 __all__ = ["ResultRows"]
 
 _R, _C, _A = t.results.c, t.certificates.c, t.seal_authorisations.c
+# Built once: every download and public check runs them (see store.py).
+_RESULT_BY_CODE = select(t.results).where(_R.code == bindparam("code"))
+_RESULT_OF_DOSSIER = select(t.results).where(_R.dossier_id == bindparam("dossier_id"))
 _RESULT_FIELDS = (
     "dossier_id", "code", "result_type", "title", "number", "issue_date", "draft_sha256",
     "blob_sha256", "signed_sha256", "content_sha256", "digest", "page_count",
@@ -82,11 +85,11 @@ class ResultRows:
         return replace(result, id=int(new_id))
 
     def get_result(self, code: str) -> Result | None:
-        row = self._c.execute(select(t.results).where(_R.code == code)).first()
+        row = self._c.execute(_RESULT_BY_CODE, {"code": code}).first()
         return _result(row) if row else None
 
     def result_of_dossier(self, dossier_id: int) -> Result | None:
-        row = self._c.execute(select(t.results).where(_R.dossier_id == dossier_id)).first()
+        row = self._c.execute(_RESULT_OF_DOSSIER, {"dossier_id": dossier_id}).first()
         return _result(row) if row else None
 
     def results_awaiting(self, *, agency_code: str, status: ResultStatus,

@@ -8,7 +8,7 @@ from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, Row, bindparam, func, insert, or_, select, update
 
 from records.adapters.sql import tables as t
 from records.adapters.sql.admin import AdminRows
@@ -58,6 +58,32 @@ def _dossier_values(d: Dossier) -> dict[str, Any]:
     return values
 
 
+# The statements every request runs, built once: SQLAlchemy then skips building each
+# statement and its cache key on every call (about 0.1 ms a query; docs/benchmarks.md).
+_tok, _proc, _comp = t.api_tokens.c, t.procedures.c, t.procedure_components.c
+_TOKEN_WITH_USER = (
+    select(t.users, _tok.token_sha256, _tok.created_at, _tok.expires_at, _tok.revoked)
+    .join(t.api_tokens, _tok.username == t.users.c.username)
+    .where(_tok.token_sha256 == bindparam("token")))
+_AGENCY = select(t.agencies).where(t.agencies.c.code == bindparam("code"))
+_PERSON = select(t.persons).where(t.persons.c.owner_id == bindparam("owner_id"))
+_DOSSIER_BY_CODE = select(t.dossiers).where(t.dossiers.c.code == bindparam("code"))
+_DOSSIER_BY_ID = select(t.dossiers).where(t.dossiers.c.id == bindparam("id"))
+_HISTORY = (select(t.dossier_history)
+            .where(t.dossier_history.c.dossier_id == bindparam("dossier_id"))
+            .order_by(t.dossier_history.c.id))
+_PROCEDURES = (
+    select(_proc.code, _proc.name, _proc.agency_code, _proc.processing_days, _proc.fee_vnd,
+           _proc.result_type, _comp.code.label("c_code"), _comp.name.label("c_name"),
+           _comp.document_type, _comp.mandatory)
+    .outerjoin(t.procedure_components, _comp.procedure_code == _proc.code)
+    .order_by(_proc.code, _comp.position))
+_PROCEDURE = _PROCEDURES.where(_proc.code == bindparam("code"))
+_AUDIT_HEAD_FOR_UPDATE = select(t.audit_head).where(t.audit_head.c.id == 1).with_for_update()
+_AUDIT_HEAD_MOVE = (update(t.audit_head).where(t.audit_head.c.id == 1)
+                    .values(seq=bindparam("new_seq"), hash=bindparam("new_hash")))
+
+
 def _user(row: Row[Any]) -> User:
     m = row._mapping
     roles = frozenset(Role(r) for r in m["roles"].split(",") if r)
@@ -95,7 +121,7 @@ class SqlRecordsSession(DocumentRows, JobRows, ResultRows, StoreRows, AdminRows,
         self._c.execute(insert(t.agencies).values(code=agency.code, name=agency.name))
 
     def get_agency(self, code: str) -> Agency | None:
-        row = self._c.execute(select(t.agencies).where(t.agencies.c.code == code)).first()
+        row = self._c.execute(_AGENCY, {"code": code}).first()
         return Agency(code=row.code, name=row.name) if row else None
 
     def add_branch(self, branch: Branch) -> None:
@@ -122,22 +148,22 @@ class SqlRecordsSession(DocumentRows, JobRows, ResultRows, StoreRows, AdminRows,
                 for i, c in enumerate(procedure.components)])
 
     def _procedures(self, code: str | None) -> list[Procedure]:
-        query = select(t.procedures).order_by(t.procedures.c.code)
-        comp_query = select(t.procedure_components).order_by(
-            t.procedure_components.c.procedure_code, t.procedure_components.c.position)
-        if code is not None:
-            query = query.where(t.procedures.c.code == code)
-            comp_query = comp_query.where(t.procedure_components.c.procedure_code == code)
+        # One round trip: each procedure joined with its required papers, in order.
+        query = _PROCEDURES if code is None else _PROCEDURE
+        rows = self._c.execute(query, {"code": code} if code is not None else {})
+        heads: dict[str, Any] = {}
         components: dict[str, list[RequiredComponent]] = {}
-        for c in self._c.execute(comp_query):
-            components.setdefault(c.procedure_code, []).append(RequiredComponent(
-                code=c.code, name=c.name, document_type=c.document_type,
-                mandatory=c.mandatory))
+        for r in rows:
+            heads.setdefault(r.code, r)
+            papers = components.setdefault(r.code, [])
+            if r.c_code is not None:
+                papers.append(RequiredComponent(code=r.c_code, name=r.c_name,
+                                                document_type=r.document_type,
+                                                mandatory=r.mandatory))
         return [Procedure(code=r.code, name=r.name, agency_code=r.agency_code,
                           processing_days=r.processing_days, fee_vnd=r.fee_vnd,
-                          result_type=r.result_type,
-                          components=tuple(components.get(r.code, ())))
-                for r in self._c.execute(query)]
+                          result_type=r.result_type, components=tuple(components[code]))
+                for code, r in heads.items()]
 
     def get_procedure(self, code: str) -> Procedure | None:
         found = self._procedures(code)
@@ -155,7 +181,7 @@ class SqlRecordsSession(DocumentRows, JobRows, ResultRows, StoreRows, AdminRows,
                         .on_conflict_do_update(index_elements=["owner_id"], set_=values))
 
     def get_person(self, owner_id: str) -> Person | None:
-        row = self._c.execute(select(t.persons).where(t.persons.c.owner_id == owner_id)).first()
+        row = self._c.execute(_PERSON, {"owner_id": owner_id}).first()
         if row is None:
             return None
         return Person(owner_id=row.owner_id, name=row.name, kind=PersonKind(row.kind),
@@ -197,6 +223,15 @@ class SqlRecordsSession(DocumentRows, JobRows, ResultRows, StoreRows, AdminRows,
         return StoredToken(token_sha256=row.token_sha256, username=row.username,
                            created_at=row.created_at, expires_at=row.expires_at,
                            revoked=row.revoked)
+
+    def token_with_user(self, token_sha256: str) -> tuple[StoredToken, User] | None:
+        # Every authenticated request asks this: one round trip, not two.
+        row = self._c.execute(_TOKEN_WITH_USER, {"token": token_sha256}).first()
+        if row is None:
+            return None
+        return StoredToken(token_sha256=row.token_sha256, username=row.username,
+                           created_at=row.created_at, expires_at=row.expires_at,
+                           revoked=row.revoked), _user(row)
 
     def revoke_token(self, token_sha256: str) -> None:
         self._c.execute(update(t.api_tokens).where(t.api_tokens.c.token_sha256 == token_sha256)
@@ -245,11 +280,11 @@ class SqlRecordsSession(DocumentRows, JobRows, ResultRows, StoreRows, AdminRows,
         return replace(dossier, id=int(new_id))
 
     def get_dossier(self, code: str) -> Dossier | None:
-        row = self._c.execute(select(t.dossiers).where(t.dossiers.c.code == code)).first()
+        row = self._c.execute(_DOSSIER_BY_CODE, {"code": code}).first()
         return _dossier(row) if row else None
 
     def get_dossier_by_id(self, dossier_id: int) -> Dossier | None:
-        row = self._c.execute(select(t.dossiers).where(t.dossiers.c.id == dossier_id)).first()
+        row = self._c.execute(_DOSSIER_BY_ID, {"id": dossier_id}).first()
         return _dossier(row) if row else None
 
     def update_dossier(self, dossier: Dossier, *, expected_version: int) -> bool:
@@ -286,8 +321,7 @@ class SqlRecordsSession(DocumentRows, JobRows, ResultRows, StoreRows, AdminRows,
             to_status=entry.to_status.value, comment=entry.comment))
 
     def history(self, dossier_id: int) -> list[HistoryEntry]:
-        h = t.dossier_history
-        rows = self._c.execute(select(h).where(h.c.dossier_id == dossier_id).order_by(h.c.id))
+        rows = self._c.execute(_HISTORY, {"dossier_id": dossier_id})
         return [HistoryEntry(dossier_id=r.dossier_id, at=r.at, actor=r.actor, action=r.action,
                              from_status=DossierStatus(r.from_status) if r.from_status else None,
                              to_status=DossierStatus(r.to_status), comment=r.comment)
@@ -295,21 +329,28 @@ class SqlRecordsSession(DocumentRows, JobRows, ResultRows, StoreRows, AdminRows,
 
     # -- audit chain ------------------------------------------------------------------------
     def append_audit(self, event: AuditEvent, *, at: datetime, key: bytes) -> AuditEntry:
+        return self.append_audits([(event, at)], key=key)[0]
+
+    def append_audits(self, events: Sequence[tuple[AuditEvent, datetime]], *,
+                      key: bytes) -> list[AuditEntry]:
         # Locking the head row serialises appenders on PostgreSQL; SQLite's BEGIN IMMEDIATE
-        # already holds the database's write lock.
-        head = self._c.execute(select(t.audit_head).where(t.audit_head.c.id == 1)
-                               .with_for_update()).first()
+        # already holds the database's write lock. However many entries, three statements.
+        head = self._c.execute(_AUDIT_HEAD_FOR_UPDATE).first()
         if head is None:
             raise RuntimeError("the audit head row is missing: run the migrations")
         prev = (int(head.seq), str(head.hash)) if head.seq > 0 else None
-        entry = next_entry(key=key, prev=prev, at=at, event=event)
-        self._c.execute(insert(t.audit_log).values(
-            seq=entry.seq, at=entry.at, actor=entry.actor, action=entry.action,
-            object_type=entry.object_type, object_id=entry.object_id, detail=entry.detail,
-            prev_hash=entry.prev_hash, hash=entry.hash))
-        self._c.execute(update(t.audit_head).where(t.audit_head.c.id == 1)
-                        .values(seq=entry.seq, hash=entry.hash))
-        return entry
+        entries = []
+        for event, at in events:
+            entry = next_entry(key=key, prev=prev, at=at, event=event)
+            entries.append(entry)
+            prev = (entry.seq, entry.hash)
+        self._c.execute(insert(t.audit_log), [
+            {"seq": e.seq, "at": e.at, "actor": e.actor, "action": e.action,
+             "object_type": e.object_type, "object_id": e.object_id, "detail": e.detail,
+             "prev_hash": e.prev_hash, "hash": e.hash} for e in entries])
+        last = entries[-1]
+        self._c.execute(_AUDIT_HEAD_MOVE, {"new_seq": last.seq, "new_hash": last.hash})
+        return entries
 
     def audit_entries(self, *, after_seq: int = 0) -> Iterator[AuditEntry]:
         batch = 1000
@@ -342,14 +383,22 @@ class SqlRecordsSession(DocumentRows, JobRows, ResultRows, StoreRows, AdminRows,
 
 
 class SqlRecordsStore:
-    """``RecordsStore`` on an engine; ``session(readonly=True)`` takes no write lock."""
+    """``RecordsStore`` on an engine; ``session(readonly=True)`` takes no write lock.
+
+    On PostgreSQL a read-only session runs in autocommit: under READ COMMITTED every
+    statement sees its own snapshot whether or not a transaction wraps it, so the wrapper
+    would only cost two round trips (BEGIN, COMMIT) per request.
+    """
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        options: dict[str, object] = {READONLY: True}
+        if engine.dialect.name == "postgresql":
+            options["isolation_level"] = "AUTOCOMMIT"
+        self._reader = engine.execution_options(**options)
 
     @contextmanager
     def session(self, *, readonly: bool = False) -> Iterator[SqlRecordsSession]:
-        engine = self.engine.execution_options(**{READONLY: True}) if readonly else self.engine
-        with engine.begin() as connection:
+        with (self._reader if readonly else self.engine).begin() as connection:
             yield SqlRecordsSession(connection)
 
