@@ -153,7 +153,7 @@ def serve(
     """Start the web service."""
     import uvicorn
 
-    from api.app import create_app
+    from api.app import create_app, settle_for_serving
 
     services = _services()  # brings the schema up to date once, before any worker starts
     typer.echo(f"Motcua đang chạy tại http://{host}:{port}/  (API: http://{host}:{port}/docs)")
@@ -162,11 +162,18 @@ def serve(
         "proxy_headers": forwarded_allow_ips is not None,
         "forwarded_allow_ips": forwarded_allow_ips}
     if workers == 1:
-        uvicorn.run(create_app(services), **options)
+        app_ = create_app(services)
+        settle_for_serving()
+        uvicorn.run(app_, **options)
         return
     services.close()
+    # uvicorn replaces a worker that does not answer its supervisor's ping within the
+    # timeout (5 s by default). A busy worker's pong thread can wait that long for the
+    # interpreter under load, and each needless restart (seconds of start-up on a loaded
+    # machine) stalled every request for seconds (bench/api.py): only a worker hung for a
+    # minute is replaced.
     uvicorn.run("api.app:create_app_from_environment", factory=True, workers=workers,
-                **options)
+                timeout_worker_healthcheck=60, **options)
 
 
 @audit_app.command("verify")
