@@ -1,7 +1,8 @@
 """The service under load: PostgreSQL, uvicorn workers on loopback, an open-loop generator.
 
     .venv/bin/python bench/api.py [--dossiers 100000] [--rate 200] [--seconds 30]
-                                  [--workers 4] [--json PATH]
+                                  [--workers 4] [--mix status,download,verify]
+                                  [--json PATH]
 
 A fresh database in the local PostgreSQL server (127.0.0.1:5432, dropped afterwards; a
 private throw-away server when none answers, tests/fixtures/services.py) gets the demo flow
@@ -251,8 +252,9 @@ class KeepAlive:
 
 
 async def load(base: str, plan: dict[str, Any], rate: float, seconds: float,
-               seed: int) -> tuple[list[Sample], float]:
-    """Send ``rate`` requests a second for ``seconds``, each at its due time."""
+               seed: int, kinds: tuple[str, ...] = KINDS) -> tuple[list[Sample], float]:
+    """Send ``rate`` requests a second for ``seconds``, each at its due time, taking the
+    ``kinds`` in turn."""
     rng = random.Random(seed)  # noqa: S311 - reproducible request mix
     count, citizens = plan["dossiers"], plan["citizens"]
     samples: list[Sample] = []
@@ -283,7 +285,7 @@ async def load(base: str, plan: dict[str, Any], rate: float, seconds: float,
         delay = due - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(one(due, KINDS[n % len(KINDS)], rng.randrange(count))))
+        tasks.append(asyncio.create_task(one(due, kinds[n % len(kinds)], rng.randrange(count))))
     await asyncio.gather(*tasks)
     elapsed = time.perf_counter() - start
     client.close()
@@ -296,7 +298,8 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def summarise(samples: list[Sample], elapsed: float) -> list[Summary]:
-    groups = {"all": samples, **{k: [s for s in samples if s.kind == k] for k in KINDS}}
+    present = [k for k in KINDS if any(s.kind == k for s in samples)]
+    groups = {"all": samples, **{k: [s for s in samples if s.kind == k] for k in present}}
     out = []
     for kind, group in groups.items():
         ms = [1000 * s.seconds for s in group]
@@ -315,8 +318,13 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=5.0, help="seconds, not counted")
     parser.add_argument("--workers", type=int, default=4,
                         help="server processes (two per core: see docs/operations.md)")
+    parser.add_argument("--mix", default=",".join(KINDS),
+                        help="the kinds of request, taken in turn (to tell their costs apart)")
     parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
     args = parser.parse_args()
+    kinds = tuple(args.mix.split(","))
+    if not kinds or set(kinds) - set(KINDS):
+        parser.error(f"--mix takes some of {','.join(KINDS)}")
     with tempfile.TemporaryDirectory(prefix="motcua-bench-api-") as tmp, database() as url:
         os.environ.update(MOTCUA_DATABASE_URL=url, MOTCUA_DATA_DIR=tmp,
                           MOTCUA_DEMO_HISTORY_DOSSIERS="0", MOTCUA_JOB_BACKEND="local",
@@ -328,8 +336,9 @@ def main() -> None:
         # The generator shares the two cores with the service: uvloop keeps its share small.
         with serve(args.workers) as base, asyncio.Runner(
                 loop_factory=uvloop.new_event_loop) as runner:
-            runner.run(load(base, plan, args.rate, args.warmup, seed=1))
-            samples, elapsed = runner.run(load(base, plan, args.rate, args.seconds, seed=2))
+            runner.run(load(base, plan, args.rate, args.warmup, seed=1, kinds=kinds))
+            samples, elapsed = runner.run(load(base, plan, args.rate, args.seconds, seed=2,
+                                               kinds=kinds))
     rows = summarise(samples, elapsed)
     print(f"{args.dossiers:,} dossiers on PostgreSQL, {args.workers} uvicorn workers, "
           f"open loop at {args.rate:g} req/s for {args.seconds:g} s "
