@@ -26,7 +26,8 @@ from records.indexing import publish_outbox
 from records.lifecycle import TransitionRequest
 from records.model import Agency, Branch, CertificateKind, Procedure, RequiredComponent, Role
 from records.repository import RecordsSession
-from records.results import DraftRequest, draft_result, open_result, seal_results, sign_results
+from records.result_reads import open_result
+from records.results import DraftRequest, draft_result, seal_results, sign_results
 from records.services import CreateDossier, create_dossier, transition_dossier, verify_audit
 from signing import DemoPki, verify_pdf
 from signing.demo_pki import DEMO_PASSPHRASE

@@ -26,7 +26,6 @@ from records.model import (
     CertificateKind,
     CertificateRecord,
     Dossier,
-    DossierStatus,
     Result,
     ResultStatus,
     Role,
@@ -39,18 +38,11 @@ __all__ = [
     "BatchItem",
     "DraftRequest",
     "Letterhead",
-    "PublicResult",
-    "QueueEntry",
     "ResultDeps",
-    "ResultFile",
     "SignerChoice",
     "draft_result",
     "extend_archives",
     "letterhead",
-    "open_result",
-    "public_result",
-    "queue",
-    "queue_entries",
     "result_code",
     "result_not_found",
     "seal_results",
@@ -127,11 +119,6 @@ def _audit(tx: RecordsSession, deps: ResultDeps, actor: str, action: str, code: 
                     at=deps.clock.now(), key=deps.audit_key)
 
 
-def _log_read(deps: ResultDeps, actor: str, action: str, code: str,
-              **detail: str | int | None) -> None:
-    """A read is on record before its answer leaves (records.audit_writer batches them)."""
-    deps.audit.append(AuditEvent(actor=actor, action=action, object_type="result",
-                                 object_id=code, detail=detail))
 
 
 def _visible(tx: RecordsSession, who: Principal, dossier_code: str) -> Dossier:
@@ -370,77 +357,6 @@ def _retain(deps: ResultDeps, code: str) -> None:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class PublicResult:
-    result: Result
-    agency_name: str
-
-
-def public_result(deps: ResultDeps, code: str, digest: str) -> PublicResult:
-    """A result as the public verification page shows it: only with the right digest, and
-    only once sealed (a draft is nobody's business)."""
-    with deps.store.session(readonly=True) as tx:
-        result = tx.get_result(code)
-        if (result is None or not hmac.compare_digest(result.digest, digest.strip())
-                or result.status not in (ResultStatus.SEALED, ResultStatus.ISSUED)):
-            raise NotFound("result_not_found", "Không tìm thấy kết quả, hoặc mã xác minh "
-                           "không đúng.")
-        dossier = tx.get_dossier_by_id(result.dossier_id)
-        agency = tx.get_agency(dossier.agency_code) if dossier else None
-    _log_read(deps, "public", "result.public_check", code)
-    return PublicResult(result=result, agency_name=agency.name if agency else "")
-
-
-def queue(deps: ResultDeps, who: Principal, stage: str) -> list[Result]:
-    """What awaits ``who``: drafts to sign (signers), signed results to seal (custodians)."""
-    if who.agency_code is None:
-        return []
-    with deps.store.session(readonly=True) as tx:
-        if stage == "sign" and who.has(Role.SIGNER):
-            found = tx.results_awaiting(agency_code=who.agency_code, status=ResultStatus.DRAFT,
-                                        dossier_status=DossierStatus.PENDING_APPROVAL.value)
-            mine = []
-            for result in found:
-                dossier = tx.get_dossier_by_id(result.dossier_id)
-                if dossier is not None and dossier.signer in (None, who.username):
-                    mine.append(result)
-            return mine
-        if stage == "seal" and who.has(Role.SEAL_CUSTODIAN):
-            return tx.results_awaiting(agency_code=who.agency_code, status=ResultStatus.SIGNED,
-                                       dossier_status=DossierStatus.SIGNED.value)
-    return []
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class QueueEntry:
-    """A result in a queue, with what tells the reader whose dossier it is."""
-
-    result: Result
-    dossier_code: str
-    applicant_name: str
-    procedure_name: str
-    due_at: datetime | None
-
-
-def queue_entries(deps: ResultDeps, who: Principal, stage: str) -> list[QueueEntry]:
-    """``queue`` with each result's dossier code, applicant, procedure and due date."""
-    found = queue(deps, who, stage)
-    entries: list[QueueEntry] = []
-    with deps.store.session(readonly=True) as tx:
-        for result in found:
-            dossier = tx.get_dossier_by_id(result.dossier_id)
-            if dossier is None or not can_see(who, dossier):
-                continue
-            person = tx.get_person(dossier.applicant_id)
-            procedure = tx.get_procedure(dossier.procedure_code)
-            entries.append(QueueEntry(
-                result=result, dossier_code=dossier.code,
-                applicant_name=person.name if person else dossier.applicant_id,
-                procedure_name=procedure.name if procedure else dossier.procedure_code,
-                due_at=dossier.due_at))
-    return entries
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
 class SignerChoice:
     username: str
     display_name: str
@@ -480,38 +396,6 @@ def letterhead(deps: ResultDeps, who: Principal, dossier_code: str) -> Letterhea
         agency = tx.get_agency(dossier.agency_code)
     return Letterhead(parent=_parent_authority(deps),
                       agency=agency.name if agency else dossier.agency_code, place=deps.place)
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class ResultFile:
-    result: Result
-    dossier_code: str
-    sha256: str
-
-
-# A citizen receives the result once it is ready to hand over (status 9 and 10).
-_CITIZEN_MAY_DOWNLOAD = frozenset({DossierStatus.RESULT_READY, DossierStatus.RETURNED})
-
-
-def open_result(deps: ResultDeps, who: Principal, *, dossier_code: str | None = None,
-                code: str | None = None, download: bool = True) -> ResultFile:
-    """The result's current file (or, with ``download`` False, its facts), for someone
-    allowed to see it; the access is logged as what it was."""
-    with deps.store.session(readonly=True) as tx:
-        result = tx.get_result(code) if code else None
-        if dossier_code is not None:
-            dossier = tx.get_dossier(dossier_code)
-            result = tx.result_of_dossier(dossier.id) if dossier else None
-        else:
-            dossier = tx.get_dossier_by_id(result.dossier_id) if result else None
-    if result is None or dossier is None or not can_see(who, dossier):
-        raise result_not_found()
-    staff = who.roles - {Role.CITIZEN}
-    if not staff and dossier.status not in _CITIZEN_MAY_DOWNLOAD:
-        raise result_not_found()
-    _log_read(deps, who.username, "result.download" if download else "result.view",
-              result.code, sha256=result.blob_sha256)
-    return ResultFile(result=result, dossier_code=dossier.code, sha256=result.blob_sha256)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

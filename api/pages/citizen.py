@@ -23,7 +23,7 @@ from records.datastore import store_of
 from records.errors import Conflict, Forbidden, InvalidInput, TransitionRefused
 from records.model import DossierStatus, HistoryEntry, Role
 from records.ratings import MAX_COMMENT, RatingRequest, may_rate, rate_dossier, rating_of
-from records.results import open_result
+from records.result_reads import open_result
 from records.services import DossierView, get_dossier, list_dossiers
 from records.workflow import STATES
 

@@ -52,7 +52,7 @@ from records.errors import (
 from records.identifiers import validate_owner_id
 from records.lifecycle import TransitionRequest
 from records.model import CopyKind, DossierStatus, RequiredComponent, Role, StoreItem
-from records.results import open_result
+from records.result_reads import open_result
 from records.reuse import attach_reused, reuse_suggestions
 from records.services import (
     CreateDossier,

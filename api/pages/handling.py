@@ -44,7 +44,8 @@ from records.errors import DomainError, NotFound
 from records.lifecycle import TransitionRequest
 from records.model import DossierStatus as S
 from records.model import Result, Role
-from records.results import DraftRequest, draft_result, letterhead, open_result, signer_choices
+from records.result_reads import open_result
+from records.results import DraftRequest, draft_result, letterhead, signer_choices
 from records.services import get_dossier, list_dossiers, transition_dossier
 
 __all__ = ["OLD_DUE_MARK", "PAPERS_MARK", "parse_request", "router", "supplement_comment"]

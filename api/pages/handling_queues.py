@@ -29,14 +29,8 @@ from records.errors import DomainError, NotFound
 from records.lifecycle import TransitionRequest
 from records.model import DossierStatus as S
 from records.model import Role
-from records.results import (
-    BatchItem,
-    ResultDeps,
-    open_result,
-    queue_entries,
-    seal_results,
-    sign_results,
-)
+from records.result_reads import open_result, queue_entries
+from records.results import BatchItem, ResultDeps, seal_results, sign_results
 from records.services import get_dossier, list_dossiers, transition_dossier
 
 __all__ = ["BATCHES", "SEAL", "SIGN", "BatchRegistry", "Progress", "Stage", "router"]

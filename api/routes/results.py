@@ -13,15 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.deps import AppServices, CurrentUser
 from api.schemas import ErrorPublic
 from records.model import Result
-from records.results import (
-    BatchItem,
-    DraftRequest,
-    draft_result,
-    open_result,
-    queue,
-    seal_results,
-    sign_results,
-)
+from records.result_reads import open_result, queue
+from records.results import BatchItem, DraftRequest, draft_result, seal_results, sign_results
 
 router = APIRouter(tags=["results"])
 

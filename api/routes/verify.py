@@ -15,7 +15,7 @@ from api.errors import error_response
 from api.schemas import ErrorPublic
 from api.verification import ReportCache, report_payload
 from records.errors import NotFound
-from records.results import public_result
+from records.result_reads import public_result
 from signing import VerificationOutcome, verify_pdf
 
 router = APIRouter(tags=["verification"])

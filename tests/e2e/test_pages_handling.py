@@ -22,7 +22,8 @@ from records.accounts import create_user
 from records.calendar import VN_TZ
 from records.errors import NotFound
 from records.model import Result, ResultStatus, Role
-from records.results import letterhead, queue_entries, signer_choices
+from records.result_reads import queue_entries
+from records.results import letterhead, signer_choices
 from records.services import DossierView, get_dossier
 from signing.demo_pki import DEMO_PASSPHRASE
 from tests.fixtures.app import Api, principal, running_api
