@@ -18,6 +18,32 @@ from api.demo import AGENCY_LAND, AGENCY_WARD, BRANCH_WARD, DEMO_PASSWORD, PROCE
 from records import admin as uc
 from records.accounts import authenticate, login, totp_code
 from records.adapters.clock import ManualClock
+from records.admin_accounts import (
+    UserDraft,
+    create_account,
+    enrol_totp,
+    list_accounts,
+    new_totp_secret,
+    remove_totp,
+    reset_password,
+    set_account_active,
+    totp_uri,
+    update_account,
+)
+from records.admin_procedures import (
+    ComponentDraft,
+    ProcedureDraft,
+    create_procedure,
+    get_procedure,
+    list_procedures,
+    update_procedure,
+)
+from records.admin_seals import (
+    AuthorisationDraft,
+    grant_authorisation,
+    list_authorisations,
+    list_certificates,
+)
 from records.authz import Principal
 from records.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
 from records.model import CertificateKind, Role
@@ -52,42 +78,42 @@ def _counts(services: Services) -> dict[str, int]:
     return count_rows(services.engine, *TABLES)
 
 
-def _draft(**overrides: Any) -> uc.ProcedureDraft:
-    base = uc.ProcedureDraft(
+def _draft(**overrides: Any) -> ProcedureDraft:
+    base = ProcedureDraft(
         code="1.000894.000.00.00.H40", name="Đăng ký kết hôn", agency_code=AGENCY_WARD,
         processing_days="3", fee_vnd="0", result_type="Giấy chứng nhận kết hôn",
         components=(
-            uc.ComponentDraft(code="TOKHAI", name="Tờ khai đăng ký kết hôn",
-                              document_type="to_khai_ket_hon", order="2"),
-            uc.ComponentDraft(code="CCCD", name="Căn cước của hai bên",
-                              document_type="can_cuoc_cong_dan", order="1"),
-            uc.ComponentDraft(),  # a blank row of the form
-            uc.ComponentDraft(code="XNTTHN", name="Giấy xác nhận tình trạng hôn nhân",
-                              document_type="xac_nhan_tthn", mandatory=False, order="3"),
+            ComponentDraft(code="TOKHAI", name="Tờ khai đăng ký kết hôn",
+                           document_type="to_khai_ket_hon", order="2"),
+            ComponentDraft(code="CCCD", name="Căn cước của hai bên",
+                           document_type="can_cuoc_cong_dan", order="1"),
+            ComponentDraft(),  # a blank row of the form
+            ComponentDraft(code="XNTTHN", name="Giấy xác nhận tình trạng hôn nhân",
+                           document_type="xac_nhan_tthn", mandatory=False, order="3"),
         ))
     return replace(base, **overrides)
 
 
-def _staff(**overrides: Any) -> uc.UserDraft:
-    base = uc.UserDraft(username="nguyenvana", display_name="Nguyễn Văn A",
-                        roles=("handler",), agency_code=AGENCY_LAND, password="mat-khau-9")
+def _staff(**overrides: Any) -> UserDraft:
+    base = UserDraft(username="nguyenvana", display_name="Nguyễn Văn A",
+                     roles=("handler",), agency_code=AGENCY_LAND, password="mat-khau-9")
     return replace(base, **overrides)
 
 
 # -- who may administer -----------------------------------------------------------------------
 REFUSABLE: dict[str, Callable[[uc.AdminDeps, Principal], object]] = {
     "overview": uc.overview,
-    "list_procedures": uc.list_procedures,
-    "create_procedure": lambda d, w: uc.create_procedure(d, w, _draft()),
-    "update_procedure": lambda d, w: uc.update_procedure(d, w, PROCEDURES[1].code, _draft()),
-    "list_accounts": uc.list_accounts,
-    "create_account": lambda d, w: uc.create_account(d, w, _staff()),
-    "update_account": lambda d, w: uc.update_account(d, w, "tiepnhan", _staff()),
-    "deactivate": lambda d, w: uc.set_account_active(d, w, "tiepnhan", active=False),
-    "reset_password": lambda d, w: uc.reset_password(d, w, "tiepnhan", "mat-khau-moi"),
-    "enrol_totp": lambda d, w: uc.enrol_totp(d, w, "tiepnhan", secret=uc.new_totp_secret(),
-                                             code="000000"),
-    "remove_totp": lambda d, w: uc.remove_totp(d, w, "tiepnhan"),
+    "list_procedures": list_procedures,
+    "create_procedure": lambda d, w: create_procedure(d, w, _draft()),
+    "update_procedure": lambda d, w: update_procedure(d, w, PROCEDURES[1].code, _draft()),
+    "list_accounts": list_accounts,
+    "create_account": lambda d, w: create_account(d, w, _staff()),
+    "update_account": lambda d, w: update_account(d, w, "tiepnhan", _staff()),
+    "deactivate": lambda d, w: set_account_active(d, w, "tiepnhan", active=False),
+    "reset_password": lambda d, w: reset_password(d, w, "tiepnhan", "mat-khau-moi"),
+    "enrol_totp": lambda d, w: enrol_totp(d, w, "tiepnhan", secret=new_totp_secret(),
+                                          code="000000"),
+    "remove_totp": lambda d, w: remove_totp(d, w, "tiepnhan"),
     "create_agency": lambda d, w: uc.create_agency(d, w, code="000.00.20.H40", name="Sở Y tế"),
     "rename_agency": lambda d, w: uc.rename_agency(d, w, AGENCY_WARD, "Tên mới"),
     "create_branch": lambda d, w: uc.create_branch(d, w, code="MC-X", name="Một cửa X",
@@ -97,9 +123,9 @@ REFUSABLE: dict[str, Callable[[uc.AdminDeps, Principal], object]] = {
     "add_holiday": lambda d, w: uc.add_holiday(d, w, day="2026-12-31", name="Nghỉ",
                                                working=False),
     "remove_holiday": lambda d, w: uc.remove_holiday(d, w, date(2026, 9, 2)),
-    "list_certificates": uc.list_certificates,
-    "list_authorisations": uc.list_authorisations,
-    "grant_authorisation": lambda d, w: uc.grant_authorisation(d, w, uc.AuthorisationDraft()),
+    "list_certificates": list_certificates,
+    "list_authorisations": list_authorisations,
+    "grant_authorisation": lambda d, w: grant_authorisation(d, w, AuthorisationDraft()),
 }
 
 
@@ -127,13 +153,13 @@ def test_only_administrators_may_administer(untouched: Services, name: str) -> N
 def test_procedure_is_created_with_papers_in_order_and_audited(
         services: Services, deps: uc.AdminDeps, admin: Principal) -> None:
     before = _counts(services)
-    created = uc.create_procedure(deps, admin, _draft(fee_vnd="100.000"))
+    created = create_procedure(deps, admin, _draft(fee_vnd="100.000"))
     assert [c.code for c in created.components] == ["CCCD", "TOKHAI", "XNTTHN"]
     assert created.fee_vnd == 100_000
     with pytest.raises(uc.InvalidFields) as odd_fee:
-        uc.create_procedure(deps, admin, _draft(code="1.000001.H40", fee_vnd="1,5"))
+        create_procedure(deps, admin, _draft(code="1.000001.H40", fee_vnd="1,5"))
     assert set(odd_fee.value.fields) == {"fee_vnd"}
-    stored = uc.get_procedure(deps, admin, created.code)
+    stored = get_procedure(deps, admin, created.code)
     assert stored == created
     assert not stored.components[2].mandatory
     after = _counts(services)
@@ -147,10 +173,10 @@ def test_procedure_is_created_with_papers_in_order_and_audited(
 def test_invalid_procedure_reports_every_field_and_writes_nothing(
         services: Services, deps: uc.AdminDeps, admin: Principal) -> None:
     before = _counts(services)
-    bad_rows = (uc.ComponentDraft(code="CCCD", name="A", document_type="can_cuoc"),
-                uc.ComponentDraft(code="CCCD", name="", document_type="Loại Sai", order="x"))
+    bad_rows = (ComponentDraft(code="CCCD", name="A", document_type="can_cuoc"),
+                ComponentDraft(code="CCCD", name="", document_type="Loại Sai", order="x"))
     with pytest.raises(uc.InvalidFields) as refused:
-        uc.create_procedure(deps, admin, _draft(
+        create_procedure(deps, admin, _draft(
             code="mã sai", name=" ", agency_code="000.99.99.H40", processing_days="0",
             fee_vnd="-5", components=bad_rows))
     assert set(refused.value.fields) == {
@@ -164,7 +190,7 @@ def test_invalid_procedure_reports_every_field_and_writes_nothing(
 def test_processing_days_must_be_a_positive_whole_number(
         services: Services, deps: uc.AdminDeps, admin: Principal, days: str) -> None:
     with pytest.raises(uc.InvalidFields) as refused:
-        uc.create_procedure(deps, admin, _draft(processing_days=days))
+        create_procedure(deps, admin, _draft(processing_days=days))
     assert set(refused.value.fields) == {"processing_days"}
 
 
@@ -172,7 +198,7 @@ def test_duplicate_procedure_code_is_a_conflict_on_the_code(
         services: Services, deps: uc.AdminDeps, admin: Principal) -> None:
     before = _counts(services)
     with pytest.raises(Conflict) as refused:
-        uc.create_procedure(deps, admin, _draft(code=PROCEDURES[0].code))
+        create_procedure(deps, admin, _draft(code=PROCEDURES[0].code))
     assert refused.value.field == "code"
     assert PROCEDURES[0].code in refused.value.message
     assert _counts(services) == before
@@ -181,28 +207,28 @@ def test_duplicate_procedure_code_is_a_conflict_on_the_code(
 def test_procedure_update_replaces_papers_and_keeps_the_code(
         services: Services, deps: uc.AdminDeps, admin: Principal) -> None:
     code = PROCEDURES[1].code
-    updated = uc.update_procedure(deps, admin, code, _draft(
+    updated = update_procedure(deps, admin, code, _draft(
         code="ignored", processing_days="2",
-        components=(uc.ComponentDraft(code="TOKHAI", name="Tờ khai (mẫu mới)",
-                                      document_type="to_khai_khai_sinh"),)))
+        components=(ComponentDraft(code="TOKHAI", name="Tờ khai (mẫu mới)",
+                                   document_type="to_khai_khai_sinh"),)))
     assert updated.code == code
-    stored = uc.get_procedure(deps, admin, code)
+    stored = get_procedure(deps, admin, code)
     assert stored.processing_days == 2
     assert [(c.code, c.name) for c in stored.components] == [("TOKHAI", "Tờ khai (mẫu mới)")]
     with pytest.raises(NotFound):
-        uc.update_procedure(deps, admin, "9.999999.000.00.00.H40", _draft())
+        update_procedure(deps, admin, "9.999999.000.00.00.H40", _draft())
 
 
 # -- accounts ---------------------------------------------------------------------------------
 def test_account_is_created_and_can_log_in(services: Services, deps: uc.AdminDeps,
                                            admin: Principal) -> None:
-    created = uc.create_account(deps, admin, _staff(username="  NguyenVanA "))
+    created = create_account(deps, admin, _staff(username="  NguyenVanA "))
     assert created.username == "nguyenvana"
     issued = login(services.accounts, "nguyenvana", "mat-khau-9")
     assert issued.principal.roles == frozenset({Role.HANDLER})
     assert issued.principal.agency_code == AGENCY_LAND
     with pytest.raises(Conflict) as duplicate:
-        uc.create_account(deps, admin, _staff())
+        create_account(deps, admin, _staff())
     assert duplicate.value.field == "username"
 
 
@@ -224,7 +250,7 @@ def test_invalid_accounts_are_refused_field_by_field(
         overrides: dict[str, Any], fields: set[str]) -> None:
     before = _counts(services)
     with pytest.raises(uc.InvalidFields) as refused:
-        uc.create_account(deps, admin, _staff(**overrides))
+        create_account(deps, admin, _staff(**overrides))
     assert set(refused.value.fields) == fields
     assert all(is_vietnamese(m) for m in refused.value.fields.values())
     assert _counts(services) == before
@@ -232,7 +258,7 @@ def test_invalid_accounts_are_refused_field_by_field(
 
 def test_citizen_account_keeps_its_personal_id(services: Services, deps: uc.AdminDeps,
                                                admin: Principal) -> None:
-    citizen = uc.create_account(deps, admin, _staff(
+    citizen = create_account(deps, admin, _staff(
         username="tranvanb", roles=("citizen",), agency_code="", owner_id="001190009999"))
     assert citizen.owner_id == "001190009999"
     assert login(services.accounts, "001190009999", "mat-khau-9").principal.username \
@@ -241,12 +267,12 @@ def test_citizen_account_keeps_its_personal_id(services: Services, deps: uc.Admi
 
 def test_roles_change_and_an_administrator_keeps_their_own(
         services: Services, deps: uc.AdminDeps, admin: Principal) -> None:
-    changed = uc.update_account(deps, admin, "chuyenvien", uc.UserDraft(
+    changed = update_account(deps, admin, "chuyenvien", UserDraft(
         display_name="Phạm Văn Minh", roles=("handler", "signer"), agency_code=AGENCY_LAND))
     assert changed.roles == frozenset({Role.HANDLER, Role.SIGNER})
     assert principal(services, "chuyenvien").has(Role.SIGNER)
     with pytest.raises(uc.InvalidFields) as refused:
-        uc.update_account(deps, admin, "quantri", uc.UserDraft(
+        update_account(deps, admin, "quantri", UserDraft(
             display_name="Đỗ Quang Huy", roles=("clerk",), branch_code=BRANCH_WARD))
     assert set(refused.value.fields) == {"roles"}
     assert principal(services, "quantri").has(Role.ADMIN)
@@ -255,15 +281,15 @@ def test_roles_change_and_an_administrator_keeps_their_own(
 def test_deactivation_ends_sessions_and_reactivation_restores_login(
         services: Services, deps: uc.AdminDeps, admin: Principal) -> None:
     token = login(services.accounts, "tiepnhan", DEMO_PASSWORD).token
-    uc.set_account_active(deps, admin, "tiepnhan", active=False)
+    set_account_active(deps, admin, "tiepnhan", active=False)
     with pytest.raises(Unauthenticated):
         authenticate(services.accounts, token)
     with pytest.raises(Unauthenticated):
         login(services.accounts, "tiepnhan", DEMO_PASSWORD)
-    uc.set_account_active(deps, admin, "tiepnhan", active=True)
+    set_account_active(deps, admin, "tiepnhan", active=True)
     assert login(services.accounts, "tiepnhan", DEMO_PASSWORD).principal.username == "tiepnhan"
     with pytest.raises(InvalidInput):
-        uc.set_account_active(deps, admin, "quantri", active=False)
+        set_account_active(deps, admin, "quantri", active=False)
 
 
 def test_password_reset_lifts_lockout_and_ends_sessions(
@@ -273,8 +299,8 @@ def test_password_reset_lifts_lockout_and_ends_sessions(
         with pytest.raises(Unauthenticated):
             login(services.accounts, "tiepnhan", "sai-mat-khau")
     with pytest.raises(uc.InvalidFields):
-        uc.reset_password(deps, admin, "tiepnhan", "ngan")
-    uc.reset_password(deps, admin, "tiepnhan", "mat-khau-moi")
+        reset_password(deps, admin, "tiepnhan", "ngan")
+    reset_password(deps, admin, "tiepnhan", "mat-khau-moi")
     with pytest.raises(Unauthenticated):
         authenticate(services.accounts, token)
     assert login(services.accounts, "tiepnhan", "mat-khau-moi").principal.username == "tiepnhan"
@@ -282,28 +308,28 @@ def test_password_reset_lifts_lockout_and_ends_sessions(
 
 def test_totp_is_saved_only_after_a_current_code(services: Services, deps: uc.AdminDeps,
                                                  admin: Principal) -> None:
-    secret = uc.new_totp_secret()
+    secret = new_totp_secret()
     before = _counts(services)
     with pytest.raises(InvalidInput) as wrong:
-        uc.enrol_totp(deps, admin, "lanhdao", secret=secret,
-                      code=totp_code(secret, T0 + timedelta(minutes=5)))
+        enrol_totp(deps, admin, "lanhdao", secret=secret,
+                   code=totp_code(secret, T0 + timedelta(minutes=5)))
     assert wrong.value.field == "code"
     with pytest.raises(InvalidInput):
-        uc.enrol_totp(deps, admin, "lanhdao", secret="not base32!", code="123456")
+        enrol_totp(deps, admin, "lanhdao", secret="not base32!", code="123456")
     assert _counts(services) == before
-    uc.enrol_totp(deps, admin, "lanhdao", secret=secret, code=totp_code(secret, T0))
+    enrol_totp(deps, admin, "lanhdao", secret=secret, code=totp_code(secret, T0))
     with pytest.raises(Unauthenticated) as asked:
         login(services.accounts, "lanhdao", DEMO_PASSWORD)
     assert asked.value.code == "otp_required"
     assert login(services.accounts, "lanhdao", DEMO_PASSWORD, otp=totp_code(secret, T0))
-    uc.remove_totp(deps, admin, "lanhdao")
+    remove_totp(deps, admin, "lanhdao")
     assert login(services.accounts, "lanhdao", DEMO_PASSWORD)
 
 
 def test_totp_uri_is_what_authenticator_apps_read() -> None:
-    secret = uc.new_totp_secret()
+    secret = new_totp_secret()
     assert len(secret) == 32
-    uri = uc.totp_uri(secret, "lanhdao")
+    uri = totp_uri(secret, "lanhdao")
     parts = urlsplit(uri)
     assert (parts.scheme, parts.netloc, parts.path) == ("otpauth", "totp", "/Motcua%3Alanhdao")
     assert parse_qs(parts.query) == {"secret": [secret], "issuer": ["Motcua"],
@@ -357,22 +383,22 @@ def test_holidays_feed_the_working_calendar(services: Services, deps: uc.AdminDe
 # -- seal authorisations, overview ------------------------------------------------------------
 def test_seal_authorisation_checks_fields_then_the_registry(
         services: Services, deps: uc.AdminDeps, admin: Principal) -> None:
-    seal = next(c for c in uc.list_certificates(deps, admin)
+    seal = next(c for c in list_certificates(deps, admin)
                 if c.kind is CertificateKind.ORGANISATION and c.agency_code == AGENCY_LAND)
     before = _counts(services)
     with pytest.raises(uc.InvalidFields) as refused:
-        uc.grant_authorisation(deps, admin, uc.AuthorisationDraft(
+        grant_authorisation(deps, admin, AuthorisationDraft(
             certificate_id=str(seal.id), custodian_username="vanthu",
             valid_from="2026-12-01", valid_to="2026-11-30"))
     assert set(refused.value.fields) == {"valid_to", "reference", "handover_reference"}
     with pytest.raises(InvalidInput) as wrong_person:
-        uc.grant_authorisation(deps, admin, uc.AuthorisationDraft(
+        grant_authorisation(deps, admin, AuthorisationDraft(
             certificate_id=str(seal.id), custodian_username="tiepnhan",
             valid_from="2026-12-01", valid_to="2026-12-31", reference="QĐ 1",
             handover_reference="BB 1"))
     assert wrong_person.value.field == "custodian_username"
     assert _counts(services) == before
-    granted = uc.grant_authorisation(deps, admin, uc.AuthorisationDraft(
+    granted = grant_authorisation(deps, admin, AuthorisationDraft(
         certificate_id=str(seal.id), custodian_username="vanthu", valid_from="2026-12-01",
         valid_to="2026-12-31", reference="Quyết định số 20/QĐ-SNNMT",
         handover_reference="Biên bản số 03/BB"))
