@@ -11,16 +11,22 @@ from api.bootstrap import Services
 from records.accounts import authenticate
 from records.authz import Principal
 
-__all__ = ["AppServices", "BearerToken", "CurrentUser"]
+__all__ = ["AppServices", "BearerToken", "CurrentUser", "services_of"]
 
 _bearer = HTTPBearer(auto_error=False, description="Token từ POST /api/v1/auth/token")
+
+
+def services_of(request: Request) -> Services:
+    """The services the app was built with, for code that holds a request (the pages'
+    cookies and CSRF); a route takes them as ``AppServices``."""
+    services: Services = request.app.state.services
+    return services
 
 
 # The two trivial dependencies are coroutines: FastAPI runs a plain function dependency in
 # the thread pool, a hop that costs more than the function.
 async def _services(request: Request) -> Services:
-    services: Services = request.app.state.services
-    return services
+    return services_of(request)
 
 
 AppServices = Annotated[Services, Depends(_services)]

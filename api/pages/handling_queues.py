@@ -205,6 +205,8 @@ def _queue_page(request: Request, services: Services, who: Principal, stage: Sta
 
 def _start(request: Request, services: Services, who: Principal, stage: Stage,
            codes: list[str] | None, pin: str) -> Response:
+    """The queue's form posted: sign (or seal) the results chosen, with the PIN given."""
+    require_role(who, stage.role, stage.refused)
     chosen = list(dict.fromkeys(c for c in codes or [] if c))
     errors: dict[str, str] = {}
     if not chosen:
@@ -255,7 +257,6 @@ def sign_queue(request: Request, services: PageServices, who: PageUser) -> Respo
 @router.post("/ky-so", dependencies=[CsrfChecked])
 def sign_batch(request: Request, services: PageServices, who: PageUser, codes: Codes = None,
                pin: Annotated[str, Form(max_length=128)] = "") -> Response:
-    require_role(who, SIGN.role, SIGN.refused)
     return _start(request, services, who, SIGN, codes, pin)
 
 
@@ -278,7 +279,6 @@ def seal_queue(request: Request, services: PageServices, who: PageUser) -> Respo
 @router.post("/dong-dau", dependencies=[CsrfChecked])
 def seal_batch(request: Request, services: PageServices, who: PageUser, codes: Codes = None,
                pin: Annotated[str, Form(max_length=128)] = "") -> Response:
-    require_role(who, SEAL.role, SEAL.refused)
     return _start(request, services, who, SEAL, codes, pin)
 
 

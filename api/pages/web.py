@@ -30,6 +30,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.datastructures import UploadFile
 
 from api.bootstrap import Services
+from api.deps import AppServices, services_of
 from records.accounts import authenticate, token_owner
 from records.authz import Principal
 from records.calendar import VN_TZ
@@ -146,12 +147,7 @@ def nav_for(who: Principal | None) -> list[NavItem]:
 
 
 # -- services, sessions, CSRF -----------------------------------------------------------------
-def _services(request: Request) -> Services:
-    services: Services = request.app.state.services
-    return services
-
-
-PageServices = Annotated[Services, Depends(_services)]
+PageServices = AppServices  # the same dependency as the API's, under the pages' name
 
 
 def _sign(services: Services, purpose: str, value: str) -> str:
@@ -162,7 +158,7 @@ def _sign(services: Services, purpose: str, value: str) -> str:
 def csrf_token(request: Request) -> str:
     """The token a form of this page must send back: bound to the session (or, before login,
     to the anonymous cookie this response sets)."""
-    services = _services(request)
+    services = services_of(request)
     session = request.cookies.get(SESSION_COOKIE)
     if session:
         return _sign(services, "csrf-session", session)
@@ -182,7 +178,7 @@ class CsrfFailed(DomainError):
 
 
 def secure_cookies(request: Request) -> bool:
-    return request.url.scheme == "https" or _services(request).settings.public_base_url \
+    return request.url.scheme == "https" or services_of(request).settings.public_base_url \
         .startswith("https://")
 
 
@@ -203,7 +199,7 @@ def _here(request: Request) -> str:
 
 
 async def _page_user(request: Request) -> Principal:
-    services = _services(request)
+    services = services_of(request)
     token = request.cookies.get(SESSION_COOKIE)
     try:
         return authenticate(services.accounts, token)
@@ -226,7 +222,7 @@ async def _optional_user(request: Request) -> Principal | None:
     if not token:
         return None
     try:
-        return authenticate(_services(request).accounts, token)
+        return authenticate(services_of(request).accounts, token)
     except Unauthenticated:
         return None
 
