@@ -67,9 +67,11 @@ class Services:
     identity: IdentityProvider
 
     def start_background(self) -> None:
-        """The embedded job runner and the indexer, inside the service process."""
+        """The embedded job runner, the indexer and the audit chainer, inside the service
+        process."""
         self.runner.start()
         self.indexer.start()
+        self.results.audit.start()
 
     def finish_jobs(self, job_ids: list[int], *, timeout: float) -> None:
         """Wait until the jobs have ended (running them here with the embedded runner, or
@@ -86,6 +88,7 @@ class Services:
         publish_outbox(self.search)
 
     def close(self) -> None:
+        self.results.audit.stop()
         self.indexer.stop()
         self.runner.stop()
         self.engine.dispose()
@@ -167,9 +170,9 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None,
                                              max_pages=settings.max_pages,
                                              max_pixels=settings.max_pixels))
     trust = _trust(settings, clock)
+    reads = AuditWriter(store, key=audit_key, clock=clock)  # records of reads: one inbox
     results = ResultDeps(
-        store=store, clock=clock, audit_key=audit_key,
-        audit=AuditWriter(store, key=audit_key, clock=clock), blobs=blobs,
+        store=store, clock=clock, audit_key=audit_key, audit=reads, blobs=blobs,
         renderer=ResultTemplate(),
         signing=PadesService(validation=trust.validation, timestamper=trust.timestamper),
         digest_key=hmac.new(settings.secret_key.encode(), b"result-qr-digest",
@@ -191,8 +194,8 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None,
         blobs=blobs,
         jobs=jobs,
         runner=runner,
-        documents=DocumentDeps(store=store, clock=clock, audit_key=audit_key, blobs=blobs,
-                               inspector=inspector, runner=runner,
+        documents=DocumentDeps(store=store, clock=clock, audit_key=audit_key, audit=reads,
+                               blobs=blobs, inspector=inspector, runner=runner,
                                max_attempts=settings.job_max_attempts),
         records=RecordsDeps(store=store, clock=clock, audit_key=audit_key,
                             code_format=DossierCodeFormat(template=settings.dossier_code_format),

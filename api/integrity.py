@@ -41,6 +41,7 @@ _HEADINGS = {
     FindingKind.BLOB_ORPHAN: "Tệp không được tham chiếu",
     FindingKind.RESULT_INVALID: "Kết quả không hợp lệ",
     FindingKind.AUDIT_BROKEN: "Nhật ký kiểm toán bị phá vỡ",
+    FindingKind.AUDIT_WAITING: "Nhật ký truy cập chưa vào chuỗi",
     FindingKind.INDEX_MISSING: "Chỉ mục thiếu",
     FindingKind.INDEX_STALE: "Chỉ mục đã cũ",
     FindingKind.INDEX_EXTRA: "Chỉ mục thừa",

@@ -15,6 +15,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from records.audit import AuditEvent
+from records.audit_writer import AuditWriter
 from records.authz import Action, Principal, authorize, can_see
 from records.errors import Conflict, DomainError, InvalidInput, NotFound
 from records.identifiers import document_id as full_document_id
@@ -60,6 +61,7 @@ class DocumentDeps:
     store: RecordsStore
     clock: Clock
     audit_key: bytes
+    audit: AuditWriter  # records of reads (views, downloads), through the inbox
     blobs: BlobStore
     inspector: UploadInspector
     runner: JobRunner
@@ -94,6 +96,13 @@ def _audit(tx: RecordsSession, deps: DocumentDeps, who: str, action: str, object
     tx.append_audit(AuditEvent(actor=who, action=action, object_type="document",
                                object_id=object_id, detail=detail),
                     at=deps.clock.now(), key=deps.audit_key)
+
+
+def _log_read(deps: DocumentDeps, who: str, action: str, doc_code: str,
+              **detail: str | int | None) -> None:
+    """A read is on record before its answer leaves (records.audit_writer)."""
+    deps.audit.append(AuditEvent(actor=who, action=action, object_type="document",
+                                 object_id=doc_code, detail=detail))
 
 
 def _record_refusal(deps: DocumentDeps, who: Principal, dossier_code: str, filename: str,
@@ -246,17 +255,18 @@ def _visible_document(tx: RecordsSession, who: Principal,
 
 def get_document(deps: DocumentDeps, who: Principal, doc_code: str) -> DocumentView:
     """The document with its latest version, page texts and digitisation progress."""
-    with deps.store.session() as tx:
+    with deps.store.session(readonly=True) as tx:
         document, dossier = _visible_document(tx, who, doc_code)
         version = document.versions[-1]
         jobs = tx.jobs_for_document(document.id)
         raw = tx.suggested(document.id, version.version)
-        _audit(tx, deps, who.username, "document.view", doc_code)
-        return DocumentView(
+        view = DocumentView(
             document=document, dossier_code=dossier.code, version=version,
             version_id=_version_id(dossier, document, version.version),
             pages=tuple(tx.pages(document.id, version.version)),
             job=jobs[-1] if jobs else None, suggested=json.loads(raw) if raw else {})
+    _log_read(deps, who.username, "document.view", doc_code)
+    return view
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -270,7 +280,7 @@ class FileToSend:
 def open_document_file(deps: DocumentDeps, who: Principal, doc_code: str, *,
                        archival: bool, position: int = 0) -> FileToSend:
     """Which blob to send for a download, after logging the access."""
-    with deps.store.session() as tx:
+    with deps.store.session(readonly=True) as tx:
         document, dossier = _visible_document(tx, who, doc_code)
         version = document.versions[-1]
         if archival:
@@ -288,9 +298,9 @@ def open_document_file(deps: DocumentDeps, who: Principal, doc_code: str, *,
             f = version.files[position]
             chosen = FileToSend(sha256=f.sha256, size=f.size, media_type=f.media_type,
                                 filename=f.filename)
-        _audit(tx, deps, who.username, "document.download", doc_code,
-               what="archival" if archival else f"original:{position}", sha256=chosen.sha256)
-        return chosen
+    _log_read(deps, who.username, "document.download", doc_code,
+              what="archival" if archival else f"original:{position}", sha256=chosen.sha256)
+    return chosen
 
 
 

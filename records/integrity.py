@@ -50,6 +50,7 @@ BLOB_PAGE = 500  # distinct blobs per database round trip
 RESULT_PAGE = 100
 INDEX_PAGE = 200
 MAX_NAMED_EXTRAS = 10_000  # Elasticsearch pages no further than 10,000 hits
+AUDIT_WAIT_LIMIT = timedelta(minutes=1)  # a chainer moves records of reads within a second
 
 
 class Severity(StrEnum):
@@ -65,6 +66,7 @@ class FindingKind(StrEnum):
     BLOB_ORPHAN = "blob_orphan"
     RESULT_INVALID = "result_invalid"
     AUDIT_BROKEN = "audit_broken"
+    AUDIT_WAITING = "audit_waiting"  # records of reads not chained for a minute: no chainer
     INDEX_MISSING = "index_missing"
     INDEX_STALE = "index_stale"
     INDEX_EXTRA = "index_extra"
@@ -300,6 +302,13 @@ def _check_audit(deps: CheckDeps, report: IntegrityReport) -> None:
     with deps.store.session(readonly=True) as tx:
         chain = verify_chain(tx.audit_entries(), key=deps.audit_key, head=tx.audit_head(),
                              hash_exists=tx.audit_hash_exists)
+        waiting, oldest = tx.queued_audits()
+    if oldest is not None and oldest < deps.clock.now() - AUDIT_WAIT_LIMIT:
+        report.findings.append(Finding(
+            kind=FindingKind.AUDIT_WAITING, object="audit", where=f"inbox {waiting}",
+            message=f"{waiting} bản ghi truy cập đang chờ đưa vào chuỗi nhật ký, bản cũ nhất "
+                    f"từ {oldest:%d/%m/%Y %H:%M:%S} UTC: không tiến trình dịch vụ nào đang "
+                    f"nối chuỗi (motcua serve)."))
     report.audit_checked = chain.checked
     if not chain.intact and chain.problem is not None:
         report.findings.append(Finding(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import subprocess
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -81,8 +82,12 @@ def test_each_corruption_is_named(demo_dir: Path) -> None:
     assert pdf.startswith(b"%PDF-1.")
     tampered = blobs.put(pdf[:7] + bytes([pdf[7] ^ 0x01]) + pdf[8:])  # the header's version
 
-    # 3. An audit entry edited; 5. a job left "running" on a lease that ran out long ago.
+    # 3. An audit entry edited; 5. a job left "running" on a lease that ran out long ago;
+    # 6. a record of a read left in the inbox an hour ago (no serving process to chain it).
     with _db(demo_dir) as db:
+        db.execute("INSERT INTO audit_inbox (at, actor, action, object_type, object_id, detail)"
+                   " VALUES (?, 'public', 'result.verify', 'result', ?, '{}')",
+                   (f"{datetime.now(UTC) - timedelta(hours=1):%Y-%m-%d %H:%M:%S.%f}", code))
         db.execute("UPDATE results SET blob_sha256 = ? WHERE code = ?", (tampered.sha256, code))
         db.execute("UPDATE audit_log SET actor = 'ke_gian' WHERE seq = 7")
         db.execute("UPDATE jobs SET state = 'running', lease_until = '2020-01-01 00:00:00' "
@@ -101,6 +106,7 @@ def test_each_corruption_is_named(demo_dir: Path) -> None:
         ("audit_broken", "audit", "seq 7"),
         ("index_missing", f"result:{code}", f"index result:{code}"),
         ("job_stuck", f"job:{job_id}", f"document:{job_doc}"),
+        ("audit_waiting", "audit", "inbox 1"),
     }
     for finding in report["findings"]:
         assert is_vietnamese(finding["message"]), finding
@@ -110,6 +116,6 @@ def test_each_corruption_is_named(demo_dir: Path) -> None:
 
     text = _motcua(demo_dir, "check")
     assert text.returncode == 1
-    assert "PHÁT HIỆN 5 LỖI" in text.stdout
+    assert "PHÁT HIỆN 6 LỖI" in text.stdout
     for needle in (original, code, "seq 7", doc_code):
         assert needle in text.stdout

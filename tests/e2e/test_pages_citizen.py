@@ -101,6 +101,7 @@ def _stored(api: Api, code: str) -> Result:
 
 
 def _audit(api: Api, object_type: str, object_id: str) -> list[tuple[str, str]]:
+    api.services.results.audit.flush()  # records of reads reach the chain a moment later
     with api.services.records.store.session(readonly=True) as tx:
         return [(e.actor, e.action) for e in tx.audit_for_object(object_type, object_id)]
 

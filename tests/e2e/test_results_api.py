@@ -131,6 +131,7 @@ def _stored(api: Api, code: str) -> Result:
 
 
 def _audit(api: Api, code: str) -> list[tuple[str, str, dict[str, Any]]]:
+    api.services.results.audit.flush()  # reads reach the chain a moment later
     with api.services.records.store.session(readonly=True) as tx:
         entries = tx.audit_for_object("result", code)
     return [(e.actor, e.action, json.loads(e.detail)) for e in entries]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import AbstractContextManager
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
@@ -38,7 +37,7 @@ from records.model import (
     RequiredComponent,
     Role,
 )
-from records.repository import DossierQuery, RecordsSession, StoredToken, User
+from records.repository import DossierQuery, StoredToken, User
 from records.services import CreateDossier, create_dossier, verify_audit
 from tests.fixtures.app import count_rows, make_services
 
@@ -437,50 +436,119 @@ def test_audit_chain_appends_and_links(store_services: Services) -> None:
         assert tx.audit_for_object("user", "u0") == [written[0], written[2]]
 
 
+def _inbox_ids(engine: sa.Engine) -> list[str]:
+    with engine.connect() as c:
+        return list(c.execute(sa.text("SELECT object_id FROM audit_inbox")).scalars())
+
+
+def _count_inbox_inserts(engine: sa.Engine) -> list[int]:
+    """Counts the statements that insert into the inbox (a live tally, by an engine event)."""
+    inserts = [0]
+
+    def seen(conn: object, cursor: object, statement: str, *args: object) -> None:
+        inserts[0] += statement.lstrip().upper().startswith("INSERT INTO AUDIT_INBOX")
+
+    sa.event.listen(engine, "before_cursor_execute", seen)
+    return inserts
+
+
 def test_reads_recorded_together_all_land_on_one_intact_chain(store_services: Services) -> None:
-    """Many threads recording reads at once (records.audit_writer): every entry is on the
-    chain exactly once, each caller returns only after its own entry is committed, and the
-    batching really happened (fewer transactions than entries)."""
+    """Many threads recording reads at once, a chainer running (records.audit_writer): each
+    caller returns only once its record is committed (in the inbox or already on the chain),
+    the inbox inserts were batched (fewer statements than reads), and once the chainer stops
+    every record is on one intact chain exactly once, the inbox empty."""
     store = store_services.records.store
-    commits = 0
-    real_session = store.session
-
-    def counting_session(*, readonly: bool = False) -> AbstractContextManager[RecordsSession]:
-        nonlocal commits
-        commits += not readonly
-        return real_session(readonly=readonly)
-
-    store.session = counting_session  # type: ignore[method-assign]
+    engine = store_services.engine
+    inserts = _count_inbox_inserts(engine)
     writer = AuditWriter(store, key=store_services.records.audit_key, clock=ManualClock(T0))
+    writer.start()
     start = threading.Barrier(16)
 
     def read(n: int) -> None:
         start.wait()
         for i in range(10):
+            code = f"KQ-{n}-{i}"
             writer.append(AuditEvent(actor=f"reader{n}", action="result.download",
-                                     object_type="result", object_id=f"KQ-{n}-{i}"))
-            with real_session(readonly=True) as tx:  # committed once append returned
-                assert [e.action for e in tx.audit_for_object("result", f"KQ-{n}-{i}")] == [
-                    "result.download"]
+                                     object_type="result", object_id=code))
+            with engine.connect() as c:  # committed once append returned, wherever it is
+                found = c.execute(sa.text(
+                    "SELECT (SELECT count(*) FROM audit_inbox WHERE object_id = :c)"
+                    " + (SELECT count(*) FROM audit_log WHERE object_id = :c)"),
+                    {"c": code}).scalar_one()
+            assert found == 1, code
 
     with ThreadPoolExecutor(16) as pool:
         list(pool.map(read, range(16)))
-    store.session = real_session  # type: ignore[method-assign]
+    writer.stop()
     with store.session(readonly=True) as tx:
         ids = [e.object_id for e in tx.audit_entries()]
+        assert tx.queued_audits() == (0, None)
     assert sorted(ids) == sorted(f"KQ-{n}-{i}" for n in range(16) for i in range(10))
     assert verify_audit(store_services.records, ADMIN).intact
-    assert commits < 160
+    assert 0 < inserts[0] < 160
+
+
+def test_reads_wait_in_the_inbox_until_a_chainer_moves_them_in_order(
+        store_services: Services) -> None:
+    """Rows another process queued (its chainer gone) stay durable in the inbox; the next
+    chainer moves them onto the chain in arrival order, each with the time of its read."""
+    store = store_services.records.store
+    key = store_services.records.audit_key
+    with store.session() as tx:
+        tx.queue_audits([(AuditEvent(actor="congdan", action="result.download",
+                                     object_type="result", object_id=f"KQ-{i}",
+                                     detail={"n": i, "ghi chú": "tải về"}),
+                          T0 + timedelta(seconds=i)) for i in range(7)])
+    assert sorted(_inbox_ids(store_services.engine)) == [f"KQ-{i}" for i in range(7)]
+    with store.session() as tx:
+        assert tx.queued_audits() == (7, T0)
+        assert tx.chain_queued_audits(key=key, limit=5) == 5
+    with store.session() as tx:
+        assert tx.chain_queued_audits(key=key, limit=5) == 2
+        assert tx.chain_queued_audits(key=key, limit=5) == 0
+    with store.session(readonly=True) as tx:
+        chained = list(tx.audit_entries())
+        assert tx.queued_audits() == (0, None)
+    assert [(e.object_id, e.at) for e in chained] == [
+        (f"KQ-{i}", T0 + timedelta(seconds=i)) for i in range(7)]
+    assert chained[0].detail == '{"ghi chú":"tải về","n":0}'
+    assert verify_audit(store_services.records, ADMIN).intact
 
 
 def test_a_read_that_cannot_be_recorded_fails_for_each_of_its_batch(
         store_services: Services) -> None:
     store = store_services.records.store
     writer = AuditWriter(store, key=b"k", clock=ManualClock(T0))
-    with store_services.engine.begin() as c:  # the chain's head gone: nothing can be appended
-        c.execute(sa.text("DELETE FROM audit_head"))
-    with pytest.raises(RuntimeError, match="audit head"):
-        writer.append(AuditEvent(actor="a", action="result.download", object_type="result",
-                                 object_id="KQ-1"))
+    with store_services.engine.begin() as c:  # the inbox gone: nothing can be recorded
+        c.execute(sa.text("ALTER TABLE audit_inbox RENAME TO audit_inbox_away"))
+    try:
+        with pytest.raises(sa.exc.DBAPIError, match="audit_inbox"):
+            writer.append(AuditEvent(actor="a", action="result.download",
+                                     object_type="result", object_id="KQ-1"))
+    finally:
+        with store_services.engine.begin() as c:
+            c.execute(sa.text("ALTER TABLE audit_inbox_away RENAME TO audit_inbox"))
     with store.session(readonly=True) as tx:
         assert list(tx.audit_entries()) == []
+        assert tx.queued_audits() == (0, None)
+
+
+def test_a_change_chains_the_reads_recorded_before_it_ahead_of_itself(
+        store_services: Services) -> None:
+    """The chain keeps commit order: reads waiting in the inbox go onto the chain before the
+    change that follows them, and the change's own entry is what append_audit returns."""
+    store = store_services.records.store
+    key = store_services.records.audit_key
+    with store.session() as tx:
+        tx.queue_audits([(AuditEvent(actor="congdan", action="result.download",
+                                     object_type="result", object_id="KQ-1"), T0)])
+    with store.session() as tx:
+        change = tx.append_audit(AuditEvent(actor="chuyenvien", action="result.draft",
+                                            object_type="result", object_id="KQ-1"),
+                                 at=T0 + timedelta(seconds=1), key=key)
+    with store.session(readonly=True) as tx:
+        assert [(e.seq, e.action) for e in tx.audit_for_object("result", "KQ-1")] == [
+            (1, "result.download"), (2, "result.draft")]
+        assert tx.queued_audits() == (0, None)
+    assert (change.seq, change.action) == (2, "result.draft")
+    assert verify_audit(store_services.records, ADMIN).intact

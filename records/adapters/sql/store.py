@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, bindparam, func, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Row,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 
 from records.adapters.sql import tables as t
 from records.adapters.sql.admin import AdminRows
@@ -20,7 +32,7 @@ from records.adapters.sql.jobs import JobRows
 from records.adapters.sql.results import ResultRows
 from records.adapters.sql.statistics import StatisticsRows
 from records.adapters.sql.store_items import StoreRows
-from records.audit import AuditEntry, AuditEvent, next_entry
+from records.audit import AuditEntry, AuditEvent, canonical_detail, next_entry
 from records.model import (
     Agency,
     Branch,
@@ -80,6 +92,14 @@ _PROCEDURES = (
     .order_by(_proc.code, _comp.position))
 _PROCEDURE = _PROCEDURES.where(_proc.code == bindparam("code"))
 _AUDIT_HEAD_FOR_UPDATE = select(t.audit_head).where(t.audit_head.c.id == 1).with_for_update()
+CHANGE_TAKES_QUEUED = 1000  # records of reads a change chains ahead of itself, at most
+_AUDIT_HEAD_TRY_LOCK = (select(t.audit_head).where(t.audit_head.c.id == 1)
+                        .with_for_update(skip_locked=True))
+_INBOX_TAKE = (delete(t.audit_inbox)
+               .where(t.audit_inbox.c.id.in_(select(t.audit_inbox.c.id)
+                                             .order_by(t.audit_inbox.c.id)
+                                             .limit(bindparam("limit")).scalar_subquery()))
+               .returning(*t.audit_inbox.c))
 _AUDIT_HEAD_MOVE = (update(t.audit_head).where(t.audit_head.c.id == 1)
                     .values(seq=bindparam("new_seq"), hash=bindparam("new_hash")))
 
@@ -338,6 +358,21 @@ class SqlRecordsSession(DocumentRows, JobRows, ResultRows, StoreRows, AdminRows,
         head = self._c.execute(_AUDIT_HEAD_FOR_UPDATE).first()
         if head is None:
             raise RuntimeError("the audit head row is missing: run the migrations")
+        # Reads recorded before this change go onto the chain before it: the chain keeps the
+        # order in which things were committed (unless a backlog exceeds one batch).
+        queued = self._take_queued(CHANGE_TAKES_QUEUED)
+        return self._chain(head, [*queued, *events], key=key)[len(queued):]
+
+    def _take_queued(self, limit: int) -> list[tuple[AuditEvent, datetime]]:
+        # Taken and removed in one statement: a row committed meanwhile is left for the next
+        # batch, never removed unchained.
+        rows = sorted(self._c.execute(_INBOX_TAKE, {"limit": limit}), key=lambda r: r.id)
+        return [(AuditEvent(actor=r.actor, action=r.action, object_type=r.object_type,
+                            object_id=r.object_id, detail=json.loads(r.detail)), r.at)
+                for r in rows]
+
+    def _chain(self, head: Row[Any], events: Sequence[tuple[AuditEvent, datetime]], *,
+               key: bytes) -> list[AuditEntry]:
         prev = (int(head.seq), str(head.hash)) if head.seq > 0 else None
         entries = []
         for event, at in events:
@@ -357,6 +392,28 @@ class SqlRecordsSession(DocumentRows, JobRows, ResultRows, StoreRows, AdminRows,
             self._c.execute(insert(t.audit_log), rows)
             self._c.execute(_AUDIT_HEAD_MOVE, {"new_seq": last.seq, "new_hash": last.hash})
         return entries
+
+    def queue_audits(self, events: Sequence[tuple[AuditEvent, datetime]]) -> None:
+        self._c.execute(insert(t.audit_inbox), [
+            {"at": at, "actor": e.actor, "action": e.action, "object_type": e.object_type,
+             "object_id": e.object_id, "detail": canonical_detail(e.detail)}
+            for e, at in events])
+
+    def chain_queued_audits(self, *, key: bytes, limit: int) -> int:
+        # SKIP LOCKED: while another process chains (or a change appends), this one has
+        # nothing to do; it comes back later rather than queueing behind the lock.
+        head = self._c.execute(_AUDIT_HEAD_TRY_LOCK).first()
+        if head is None:
+            return 0
+        queued = self._take_queued(limit)
+        if queued:
+            self._chain(head, queued, key=key)
+        return len(queued)
+
+    def queued_audits(self) -> tuple[int, datetime | None]:
+        i = t.audit_inbox.c
+        count, oldest = self._c.execute(select(func.count(), func.min(i.at))).one()
+        return int(count), oldest
 
     def audit_entries(self, *, after_seq: int = 0) -> Iterator[AuditEntry]:
         batch = 1000

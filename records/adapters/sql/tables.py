@@ -336,6 +336,20 @@ audit_log = Table(
     Index("ix_audit_object", "object_type", "object_id"),
 )
 
+# Records of reads waiting for the chain (records.audit_writer): a download or a public check
+# inserts here, taking no lock, and a chainer moves rows onto audit_log in batches.
+audit_inbox = Table(
+    "audit_inbox", metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+           autoincrement=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("actor", String(80), nullable=False),
+    Column("action", String(80), nullable=False),
+    Column("object_type", String(40), nullable=False),
+    Column("object_id", String(100), nullable=False),
+    Column("detail", Text, nullable=False),
+)
+
 # Durable jobs: the database is the truth about work; a broker only carries job ids.
 jobs = Table(
     "jobs", metadata,
