@@ -149,7 +149,8 @@ def scheduler(
     ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Periodic work: overdue dossiers recorded, archives extended (B-LTA), due jobs sent."""
+    """Periodic work: overdue dossiers recorded, archives extended (B-LTA), due jobs sent,
+    blobs a crash left unrecorded dropped."""
     from datetime import timedelta
 
     from api.scheduler import SchedulerPolicy, run_once
@@ -168,13 +169,15 @@ def scheduler(
                        "archive_failed": [list(f) for f in report.archive_failed],
                        "archive_enqueued": report.archive_enqueued,
                        "jobs_republished": report.jobs_republished,
+                       "blobs_dropped": report.blobs_dropped,
                        "errors": list(report.errors)}
             _emit(payload, as_json, (
                 f"{report.at.isoformat(timespec='seconds')}: ghi nhận quá hạn "
                 f"{len(report.overdue_recorded)} hồ sơ; gia hạn lưu trữ "
                 f"{len(report.archive_chosen)} kết quả"
                 f"{' (đã gửi hàng đợi ký)' if report.archive_enqueued else ''}; "
-                f"gửi lại {report.jobs_republished} công việc; lỗi {len(report.errors)}."))
+                f"gửi lại {report.jobs_republished} công việc; dọn {report.blobs_dropped} tệp "
+                f"thừa; lỗi {len(report.errors)}."))
             if heartbeat is not None:
                 heartbeat.touch()
             if once:

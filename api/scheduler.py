@@ -9,7 +9,9 @@ A round does what no user request triggers:
   extended recently, and adds an archive timestamp (PAdES B-LTA, ETSI EN 319 142-1 §6.5):
   inline with the embedded job backend, through the ``sign`` queue with Celery;
 - with Celery, republishes the jobs the database says are due (the sweeper's work), so that
-  a job lost between commit and publish runs even while no worker sweeps.
+  a job lost between commit and publish runs even while no worker sweeps;
+- drops the blobs a crash stored for a record that never committed (the intents left
+  behind, records.blob_staging).
 
 Rounds are idempotent: running two schedulers, or one twice, records nothing twice except a
 second archive timestamp on a result both chose in the same instant (harmless: each is a
@@ -26,6 +28,8 @@ from datetime import datetime, timedelta
 from api.bootstrap import Services
 from records.adapters.jobs_celery import CeleryJobRunner, Sweeper
 from records.audit import AuditEvent
+from records.blob_staging import StagingDeps
+from records.blob_staging import sweep as sweep_staged
 from records.model import ResultStatus
 from records.repository import DossierQuery
 from records.results import extend_archives
@@ -59,6 +63,7 @@ class RoundReport:
     archive_failed: tuple[tuple[str, str], ...] = ()
     archive_enqueued: bool = False
     jobs_republished: int = 0
+    blobs_dropped: int = 0
     errors: tuple[str, ...] = field(default=())
 
 
@@ -100,10 +105,17 @@ def run_once(services: Services, now: datetime,
         except Exception as exc:
             log.exception("job sweep failed")
             errors.append(f"jobs: {exc}")
+    dropped = 0
+    try:
+        dropped = sweep_staged(StagingDeps(store=services.results.store,
+                                           blobs=services.blobs, clock=services.clock), now=now)
+    except Exception as exc:
+        log.exception("blob sweep failed")
+        errors.append(f"blobs: {exc}")
     return RoundReport(at=now, overdue_recorded=overdue, archive_chosen=chosen,
                        archive_extended=extended, archive_failed=failed,
                        archive_enqueued=enqueued, jobs_republished=republished,
-                       errors=tuple(errors))
+                       blobs_dropped=dropped, errors=tuple(errors))
 
 
 def record_overdue(services: Services, now: datetime) -> tuple[str, ...]:

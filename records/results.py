@@ -13,11 +13,12 @@ import hmac
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from records.audit import AuditEvent
 from records.audit_writer import AuditWriter
 from records.authz import Action, Principal, authorize, can_see
+from records.blob_staging import StagedBlob, StagingDeps, settle, staged
 from records.calendar import VN_TZ, WorkingCalendar
 from records.datastore import on_result_sealed
 from records.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
@@ -30,7 +31,7 @@ from records.model import (
     ResultStatus,
     Role,
 )
-from records.ports import BlobStore, Clock, DraftInput, ResultRenderer, SigningPort
+from records.ports import BlobRef, BlobStore, Clock, DraftInput, ResultRenderer, SigningPort
 from records.repository import RecordsSession, RecordsStore
 
 __all__ = [
@@ -136,6 +137,20 @@ def draft_result(deps: ResultDeps, who: Principal, dossier_code: str,
                            field="body")
     now = deps.clock.now()
     today = now.astimezone(VN_TZ).date()
+    stored: list[StagedBlob] = []  # the draft is put inside the transaction that numbers it
+    try:
+        return _draft(deps, who, dossier_code, request, now, today, stored)
+    finally:
+        for blob in stored:  # committed: the intent goes; refused: the blob goes with it
+            settle(_staging(deps), blob)
+
+
+def _staging(deps: ResultDeps) -> StagingDeps:
+    return StagingDeps(store=deps.store, blobs=deps.blobs, clock=deps.clock)
+
+
+def _draft(deps: ResultDeps, who: Principal, dossier_code: str, request: DraftRequest,
+           now: datetime, today: date, stored: list[StagedBlob]) -> Result:
     with deps.store.session() as tx:
         dossier = _visible(tx, who, dossier_code)
         authorize(who, Action.EDIT_RESULT, dossier)
@@ -171,7 +186,9 @@ def draft_result(deps: ResultDeps, who: Principal, dossier_code: str,
         draft = replace(draft, verification_url=f"{deps.public_base_url.rstrip('/')}"
                                                 f"/xac-minh/{code}?d={digest}")
         rendered = deps.renderer.render(draft)
+        intent = tx.add_blob_intent(hashlib.sha256(rendered.pdf).hexdigest(), now)
         ref = deps.blobs.put(rendered.pdf)
+        stored.append(StagedBlob(intent_id=intent, ref=ref))
         result = Result(
             id=existing.id if existing else 0, dossier_id=dossier.id, code=code,
             result_type=procedure.result_type if procedure else "", title=request.subject,
@@ -215,27 +232,33 @@ def _one(deps: ResultDeps, who: Principal, code: str, *, expected: ResultStatus,
             # A dry run of the workflow step: who may, and in which state, before any signing.
             _step(tx, who, dossier, transition, deps.clock.now())
         signed = produce(result, dossier)
-        ref = deps.blobs.put(signed)
-        now = deps.clock.now()
-        with deps.store.session() as tx:
-            dossier = tx.get_dossier_by_id(result.dossier_id)
-            if dossier is None:
-                raise result_not_found()
-            outcome = _step(tx, who, dossier, transition, now)
-            if not tx.update_result(finish(result, ref.sha256, now), expected_status=expected):
-                raise Conflict("result_changed", "Kết quả vừa được người khác xử lý.")
-            if not tx.update_dossier(outcome.dossier, expected_version=dossier.version):
-                raise Conflict("stale_dossier", "Hồ sơ vừa được người khác cập nhật.")
-            tx.add_history(outcome.entry)
-            if transition == "seal":
-                on_result_sealed(tx, code, now)
-            _audit(tx, deps, who.username, action, code, dossier=dossier.code,
-                   sha256=ref.sha256)
+        with staged(_staging(deps), signed) as ref:
+            _record_signed(deps, who, result, code, ref, expected=expected,
+                           transition=transition, finish=finish, action=action)
         return BatchItem(code=code, ok=True)
     except DomainError as exc:
         with deps.store.session() as tx:
             _audit(tx, deps, who.username, f"{action}_refused", code, reason=exc.code)
         return BatchItem(code=code, ok=False, error_code=exc.code, message=exc.message)
+
+
+def _record_signed(deps: ResultDeps, who: Principal, result: Result, code: str, ref: BlobRef,
+                   *, expected: ResultStatus, transition: str,
+                   finish: Callable[[Result, str, datetime], Result], action: str) -> None:
+    now = deps.clock.now()
+    with deps.store.session() as tx:
+        dossier = tx.get_dossier_by_id(result.dossier_id)
+        if dossier is None:
+            raise result_not_found()
+        outcome = _step(tx, who, dossier, transition, now)
+        if not tx.update_result(finish(result, ref.sha256, now), expected_status=expected):
+            raise Conflict("result_changed", "Kết quả vừa được người khác xử lý.")
+        if not tx.update_dossier(outcome.dossier, expected_version=dossier.version):
+            raise Conflict("stale_dossier", "Hồ sơ vừa được người khác cập nhật.")
+        tx.add_history(outcome.entry)
+        if transition == "seal":
+            on_result_sealed(tx, code, now)
+        _audit(tx, deps, who.username, action, code, dossier=dossier.code, sha256=ref.sha256)
 
 
 def _step(tx: RecordsSession, who: Principal, dossier: Dossier, transition: str,
@@ -434,12 +457,16 @@ def extend_archives(deps: ResultDeps, *, within: timedelta,
             done.append(ArchiveExtension(code=result.code, expires=expires, extended=False,
                                          message=exc.message))
             continue
-        ref = deps.blobs.put(extended)
-        with deps.store.session() as tx:
-            if tx.update_result(replace(result, blob_sha256=ref.sha256),
-                                expected_status=result.status):
+        with staged(_staging(deps), extended) as ref, deps.store.session() as tx:
+            kept = tx.update_result(replace(result, blob_sha256=ref.sha256),
+                                    expected_status=result.status)
+            if kept:
                 _audit(tx, deps, "system", "result.archive_extend", result.code,
                        sha256=ref.sha256, previous=result.blob_sha256)
+        if not kept:  # changed meanwhile (the extension was dropped with its blob)
+            done.append(ArchiveExtension(code=result.code, expires=expires, extended=False,
+                                         message="Kết quả vừa thay đổi; lần sau sẽ gia hạn."))
+            continue
         deps.blobs.retain(ref.sha256, now + deps.retention)
         done.append(ArchiveExtension(code=result.code, expires=expires, extended=True))
     return done

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -159,6 +160,26 @@ class DocumentRows:
             if list(shas) == list(sha256s):
                 return int(document_id), int(version)
         return None
+
+    def add_blob_intent(self, sha256: str, at: datetime) -> int:
+        return int(self._c.execute(insert(t.blob_intents).values(sha256=sha256, created_at=at)
+                                   .returning(t.blob_intents.c.id)).scalar_one())
+
+    def drop_blob_intent(self, intent_id: int) -> bool:
+        """Remove the intent; whether another intent still names its blob."""
+        i = t.blob_intents.c
+        sha = self._c.execute(delete(t.blob_intents).where(i.id == intent_id)
+                              .returning(i.sha256)).scalar_one_or_none()
+        if sha is None:
+            return False
+        return bool(self._c.execute(select(func.count()).where(i.sha256 == sha))
+                    .scalar_one())
+
+    def stale_blob_intents(self, *, before: datetime, limit: int) -> list[tuple[int, str]]:
+        i = t.blob_intents.c
+        rows = self._c.execute(select(i.id, i.sha256).where(i.created_at < before)
+                               .order_by(i.id).limit(limit))
+        return [(int(r.id), str(r.sha256)) for r in rows]
 
     def blob_referenced(self, sha256: str) -> bool:
         """Whether any record still points at the blob (originals, archival copies,

@@ -350,6 +350,17 @@ audit_inbox = Table(
     Column("detail", Text, nullable=False),
 )
 
+# A blob about to be stored for a record not yet committed (records.blob_staging): written
+# before the put, removed once the record commits or the blob is dropped; one left behind
+# names the blob a crash may have orphaned.
+blob_intents = Table(
+    "blob_intents", metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+           autoincrement=True),
+    Column("sha256", String(64), nullable=False, index=True),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
 # Durable jobs: the database is the truth about work; a broker only carries job ids.
 jobs = Table(
     "jobs", metadata,
