@@ -182,8 +182,9 @@ def main() -> None:
               "on the same two cores) "
               "at a fixed rate, latency counted from when each request was due: a third "
               "citizen status lookups, a third e-result downloads by their owner, a third "
-              "public QR verifications. Each download and check is on the audit chain "
-              "before it is answered (group-committed, records/audit_writer.py). The QR page "
+              "public QR verifications. Each download and check is on record before it is "
+              "answered (an inbox row, group-committed) and on the audit chain a moment "
+              "later (each server process's chainer, records/audit_writer.py). The QR page "
               "keeps a sealed result's verification report for five minutes per content "
               "hash (api/verification.py ReportCache); without it each verification costs "
               "50-200 ms of CPU.",
