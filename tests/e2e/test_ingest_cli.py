@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import unicodedata
 from pathlib import Path
@@ -50,11 +51,19 @@ def scans(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return {name: save_page(make_page(spec), folder / name) for name, spec in specs.items()}
 
 
-@pytest.fixture
-def installed(tmp_path: Path) -> Path:
-    """A data directory after ``motcua init --demo``."""
-    init = _json(tmp_path, "init", "--demo")
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data directory after ``motcua init --demo``, once per module: copy it."""
+    data_dir = tmp_path_factory.mktemp("installed")
+    init = _json(data_dir, "init", "--demo")
     assert init["demo"]["seeded_now"] is True
+    return data_dir
+
+
+@pytest.fixture
+def installed(pristine: Path, tmp_path: Path) -> Path:
+    """A private copy of the data directory ``motcua init --demo`` left (a run is 3 s)."""
+    shutil.copytree(pristine, tmp_path, symlinks=True, dirs_exist_ok=True)
     return tmp_path
 
 
