@@ -28,6 +28,7 @@ from records.model import Result, Role
 from signing import DemoPki
 from signing.demo_pki import DEMO_PASSPHRASE
 from tests.fixtures.app import Api, count_rows, is_vietnamese, principal, running_api
+from tests.fixtures.pki import forged_result
 
 pytestmark = pytest.mark.e2e
 
@@ -156,21 +157,6 @@ def _failed(item: dict[str, Any], code: str, error_code: str, message: str | Non
     assert is_vietnamese(item["message"]), item
     if message is not None:
         assert item["message"] == message
-
-
-def _forge(pdf: bytes) -> bytes:
-    """The result number in the XMP title changed by one digit: a byte inside the first
-    signed range of the first signature (not in its /Contents)."""
-    first = re.search(rb"/ByteRange\s*\[\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*\]", pdf)
-    title = re.search(rb"(\d+)/2026/KQ</rdf:li>", pdf)
-    assert first is not None
-    assert title is not None
-    start, length = int(first.group(1)), int(first.group(2))
-    at = title.start()
-    assert start <= at < start + length
-    forged = bytearray(pdf)
-    forged[at] = ord("7") if pdf[at] != ord("7") else ord("8")
-    return bytes(forged)
 
 
 # -- drafting ------------------------------------------------------------------------------
@@ -544,7 +530,7 @@ def test_an_uploaded_pdf_is_verified_and_a_forgery_is_caught(api: Api) -> None:
     assert text.json() == {"error": {"code": "not_a_pdf", "field": "file",
                                      "message": "Tệp không phải là văn bản PDF đọc được."}}
 
-    forged = _ok(upload(_forge(sealed)))
+    forged = _ok(upload(forged_result(sealed)))
     assert forged["outcome"] != "all_passed"
     personal = forged["signatures"][0]
     assert (personal["kind"], personal["signer"], personal["indication"], personal["intact"]

@@ -5,7 +5,6 @@ legitimate signature accepted, and the archive timestamp raising the level to B-
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +15,7 @@ import pytest
 from signing import AttachmentAppearance, DemoPki, make_timestamper, sign_attachment_seal
 from tests.fixtures.app import MOTCUA, cli_env, make_services
 from tests.fixtures.demo import DemoRun, demo_copy
+from tests.fixtures.pki import forged_result
 
 pytestmark = pytest.mark.e2e
 
@@ -58,21 +58,6 @@ def _copy(tmp_path: Path, name: str, data: bytes) -> Path:
     return path
 
 
-def _forge(pdf: bytes) -> bytes:
-    """The result number in the XMP title changed by one digit: a byte inside the first
-    signed range of the first signature (not in its /Contents)."""
-    first = re.search(rb"/ByteRange\s*\[\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*\]", pdf)
-    title = re.search(rb"(\d+)/\d{4}/KQ</rdf:li>", pdf)
-    assert first is not None
-    assert title is not None
-    start, length = int(first.group(1)), int(first.group(2))
-    at = title.start()
-    assert start <= at < start + length
-    forged = bytearray(pdf)
-    forged[at] = ord("7") if pdf[at] != ord("7") else ord("8")
-    return bytes(forged)
-
-
 def _summary(report: dict[str, Any]) -> list[tuple[str, str, str, str | None]]:
     return [(s["field"], s["signer"], s["indication"], s["level"])
             for s in report["signatures"]]
@@ -95,7 +80,7 @@ def test_the_sealed_result_verifies(demo: Demo) -> None:
 
 
 def test_one_changed_byte_fails_verification(demo: Demo, tmp_path: Path) -> None:
-    forged = _copy(tmp_path, "forged.pdf", _forge(demo.result_pdf.read_bytes()))
+    forged = _copy(tmp_path, "forged.pdf", forged_result(demo.result_pdf.read_bytes()))
     report = _json(demo.data_dir, "verify", str(forged), exit_code=1)
     assert report["outcome"] != "all_passed"
     personal = report["signatures"][0]
