@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from signing import AttachmentAppearance, DemoPki, make_timestamper, sign_attachment_seal
-from tests.fixtures.app import MOTCUA, cli_env, make_services
+from tests.fixtures.app import MOTCUA, cli_env, make_services, motcua_at_once
 from tests.fixtures.demo import DemoRun, demo_copy
 from tests.fixtures.pki import forged_result
 
@@ -44,6 +44,17 @@ def _json(data_dir: Path, *args: str, exit_code: int = 0) -> Any:
     return json.loads(done.stdout)
 
 
+def _verify(data_dir: Path, pdf: Path, *, exit_code: int
+            ) -> tuple[dict[str, Any], subprocess.CompletedProcess[str]]:
+    """``motcua verify`` with ``--json`` and without, both at once (they only read): the
+    report, which must come with ``exit_code``, and the run that printed text."""
+    as_json, as_text = motcua_at_once(data_dir, ["verify", pdf, "--json"], ["verify", pdf],
+                                      timeout=180)
+    assert as_json.returncode == exit_code, (as_json.stdout, as_json.stderr)
+    report: dict[str, Any] = json.loads(as_json.stdout)
+    return report, as_text
+
+
 @pytest.fixture(scope="module")
 def demo(demo_run: DemoRun, tmp_path_factory: pytest.TempPathFactory) -> Demo:
     copy = demo_copy(demo_run, tmp_path_factory.mktemp("demo"))
@@ -64,7 +75,7 @@ def _summary(report: dict[str, Any]) -> list[tuple[str, str, str, str | None]]:
 
 
 def test_the_sealed_result_verifies(demo: Demo) -> None:
-    report = _json(demo.data_dir, "verify", str(demo.result_pdf))
+    report, text = _verify(demo.data_dir, demo.result_pdf, exit_code=0)
     assert (report["outcome"], report["message"]) == (
         "all_passed", "Tất cả chữ ký số trên văn bản đều hợp lệ.")
     assert _summary(report) == [
@@ -73,7 +84,6 @@ def test_the_sealed_result_verifies(demo: Demo) -> None:
     assert [(s["kind"], s["chain"], s["intact"], s["changes_acceptable"])
             for s in report["signatures"]] == [("personal", "trusted", True, True),
                                                ("organisation", "trusted", True, True)]
-    text = _motcua(demo.data_dir, "verify", str(demo.result_pdf))
     assert text.returncode == 0, text.stderr
     assert text.stdout.splitlines()[0] == "Tất cả chữ ký số trên văn bản đều hợp lệ."
     assert f"- {SIGNER} ({AGENCY_NAME}): Hợp lệ" in text.stdout
@@ -81,12 +91,12 @@ def test_the_sealed_result_verifies(demo: Demo) -> None:
 
 def test_one_changed_byte_fails_verification(demo: Demo, tmp_path: Path) -> None:
     forged = _copy(tmp_path, "forged.pdf", forged_result(demo.result_pdf.read_bytes()))
-    report = _json(demo.data_dir, "verify", str(forged), exit_code=1)
+    report, text = _verify(demo.data_dir, forged, exit_code=1)
     assert report["outcome"] != "all_passed"
     personal = report["signatures"][0]
     assert (personal["signer"], personal["indication"], personal["intact"]) == (
         SIGNER, "TOTAL-FAILED", False)
-    assert _motcua(demo.data_dir, "verify", str(forged)).returncode == 1
+    assert text.returncode == 1
 
 
 def test_a_later_legitimate_signature_keeps_the_earlier_ones_valid(
@@ -109,9 +119,8 @@ def test_a_later_legitimate_signature_keeps_the_earlier_ones_valid(
 
 def test_a_file_that_is_no_pdf_is_refused(demo: Demo, tmp_path: Path) -> None:
     text = _copy(tmp_path, "ghi-chu.txt", "Không phải PDF.\n".encode())
-    done = _motcua(demo.data_dir, "verify", str(text))
+    report, done = _verify(demo.data_dir, text, exit_code=1)
     assert (done.returncode, done.stdout.strip()) == (1, NOT_A_PDF)
-    report = _json(demo.data_dir, "verify", str(text), exit_code=1)
     assert (report["outcome"], report["message"], report["signatures"]) == (
         "not_a_pdf", NOT_A_PDF, [])
 
