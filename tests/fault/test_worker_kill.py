@@ -59,7 +59,10 @@ from tests.fixtures.pages import PageSpec, cer
 pytestmark = [pytest.mark.fault, pytest.mark.integration]
 
 PAGES = [PageSpec(document=n) for n in range(3)]  # three A4 papers: 2-3 s of OCR each
-KNOBS: dict[str, Any] = {"job_lease_seconds": 4, "celery_visibility_timeout": 5}
+# The shortest lease Settings allows: the killed job is due again by the time the second
+# worker is up, whose start-up sweep (celery) or first poll (local) then takes it, instead
+# of its next sweep 5 s later. One worker thread each, so no one else can take it meanwhile.
+KNOBS: dict[str, Any] = {"job_lease_seconds": 2, "celery_visibility_timeout": 5}
 RUNNING_S = 60.0
 RESUMED_S = 90.0
 STRAYS_S = 2.0  # a page of OCR takes longer: a child that lives on is seen
