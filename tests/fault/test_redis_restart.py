@@ -68,7 +68,8 @@ def test_jobs_queued_when_redis_restarts_empty_are_republished_and_done_once(
     settings = job_settings(tmp_path / "data", backend="celery", database_url=postgres_db_url,
                             redis_url=broker.url)
     services: Services = job_services(settings)
-    worker = WorkerProcess(settings, tmp_path, "worker")
+    # Two jobs at once, as docker-compose.yml runs the ocr worker: the two OCR runs overlap.
+    worker = WorkerProcess(settings, tmp_path, "worker", concurrency=PAPERS)
     try:
         who, code = open_dossier(services)
         papers = [add_scans(services, who, code, [write_scan(
