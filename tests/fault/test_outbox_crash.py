@@ -15,6 +15,8 @@ import signal
 import subprocess
 import sys
 
+import pytest
+
 from api.bootstrap import Services
 from api.cli import OPERATOR
 from records.indexing import index_lag, publish_outbox, result_key, search
@@ -22,20 +24,21 @@ from records.model import ResultStatus
 from records.ports import SearchQuery
 from records.results import seal_results, sign_results
 from signing.demo_pki import DEMO_PASSPHRASE
-from tests.fault.test_signing_kill import (
+from tests.fixtures.app import principal
+from tests.fixtures.batches import (
     BATCH,
     REPO,
-    _kill_mid_batch,
-    _results,
-    _submitted,
-    pytestmark,
+    kill_mid_batch,
+    results_of,
     services,
+    submitted,
 )
-from tests.fixtures.app import principal
 from tests.fixtures.faults import check_invariants, fault_rounds, report_line
 from tests.fixtures.jobs import worker_env
 
-__all__ = ["pytestmark", "services"]  # the fixture and the markers, shared
+__all__ = ["services"]  # the fixture, from tests/fixtures/batches.py
+
+pytestmark = [pytest.mark.fault, pytest.mark.integration]
 
 
 def _hits(services: Services, code: str) -> int:
@@ -50,14 +53,14 @@ def test_a_crash_after_the_commit_and_before_the_publish_indexes_everything_once
     publisher_kills = 0
     codes: list[str] = []
     for _ in range(rounds):
-        batch = _submitted(services, BATCH)
+        batch = submitted(services, BATCH)
         codes += batch
         signer = principal(services, "lanhdao")
         assert all(i.ok for i in sign_results(services.results, signer, batch,
                                               secret=DEMO_PASSPHRASE))
         publish_outbox(services.search)  # the signatures are indexed: only the seals pend
         # (1) The sealing process dies after some commits: their outbox rows pend.
-        _kill_mid_batch(services, "seal", batch, rng)
+        kill_mid_batch(services, "seal", batch, rng)
         assert index_lag(services.search).pending >= 1
         # (2) A publisher dies after the index took the entries, before marking the rows.
         child = subprocess.run(
@@ -73,7 +76,7 @@ def test_a_crash_after_the_commit_and_before_the_publish_indexes_everything_once
     while publish_outbox(services.search):
         pass
     assert index_lag(services.search).pending == 0
-    results = _results(services, codes)
+    results = results_of(services, codes)
     sealed = [code for code, r in results.items() if r.status is ResultStatus.SEALED]
     found = {code: _hits(services, code) for code in codes}
     lost = sum(found[code] == 0 for code in codes)

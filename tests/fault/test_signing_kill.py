@@ -12,96 +12,29 @@ lost, duplicated or left half-signed, and the audit chain verifies.
 from __future__ import annotations
 
 import random
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from api.bootstrap import Services
-from records.lifecycle import TransitionRequest
-from records.model import Result, ResultStatus
-from records.results import DraftRequest, draft_result, seal_results, sign_results
-from records.services import transition_dossier
+from records.model import Result
+from records.results import seal_results, sign_results
 from signing import verify_pdf
 from signing.demo_pki import DEMO_PASSPHRASE
 from signing.report import VerificationOutcome
 from tests.fixtures.app import principal
+from tests.fixtures.batches import (
+    BATCH,
+    STAGES,
+    kill_mid_batch,
+    results_of,
+    services,
+    submitted,
+)
 from tests.fixtures.faults import check_invariants, fault_rounds, report_line
-from tests.fixtures.jobs import job_services, job_settings, open_dossier, worker_env
+
+__all__ = ["services"]  # the fixture, from tests/fixtures/batches.py
 
 pytestmark = [pytest.mark.fault, pytest.mark.integration]
-
-REPO = Path(__file__).resolve().parents[2]
-BATCH = 4  # results per batch: the kill lands after the first, before the last
-CHILD_S = 60.0
-STAGES = {"sign": ("lanhdao", ResultStatus.DRAFT, ResultStatus.SIGNED),
-          "seal": ("vanthu", ResultStatus.SIGNED, ResultStatus.SEALED)}
-
-
-@pytest.fixture
-def services(tmp_path: Path) -> Iterator[Services]:
-    settings = job_settings(tmp_path / "data", backend="local")
-    running = job_services(settings)
-    try:
-        yield running
-    finally:
-        running.close()
-
-
-def _submitted(services: Services, count: int) -> list[str]:
-    """``count`` dossiers whose drafted result awaits lanhdao's signature."""
-    handler = principal(services, "chuyenvien")
-    codes = []
-    for _ in range(count):
-        clerk, dossier = open_dossier(services)
-        for request in (TransitionRequest(name="complete_digitisation"),
-                        TransitionRequest(name="assign_handler", handler="chuyenvien")):
-            transition_dossier(services.records, clerk, dossier, request)
-        result = draft_result(services.results, handler, dossier, DraftRequest(
-            subject="Về việc cấp Giấy chứng nhận quyền sử dụng đất",
-            body=("Cấp Giấy chứng nhận quyền sử dụng đất thửa đất số 125, tờ bản đồ số 07.",),
-            signer="lanhdao"))
-        transition_dossier(services.records, handler, dossier,
-                           TransitionRequest(name="submit_for_approval", signer="lanhdao"))
-        codes.append(result.code)
-    return codes
-
-
-def _results(services: Services, codes: list[str]) -> dict[str, Result]:
-    with services.records.store.session(readonly=True) as tx:
-        found = {code: tx.get_result(code) for code in codes}
-    assert all(found.values()), found
-    return {code: result for code, result in found.items() if result is not None}
-
-
-def _kill_mid_batch(services: Services, stage: str, codes: list[str],
-                    rng: random.Random) -> None:
-    """Start the batch in a child; SIGKILL it once a result is done, a moment later."""
-    user, _, after = STAGES[stage]
-    child = subprocess.Popen(
-        [sys.executable, "-m", "tests.fault.sign_batch", user, stage, *codes],
-        cwd=REPO, env=worker_env(services.settings), stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE)
-    try:
-        end = time.monotonic() + CHILD_S
-        while not any(r.status is after for r in _results(services, codes).values()):
-            if child.poll() is not None:
-                err = child.stderr.read().decode(errors="replace") if child.stderr else ""
-                raise AssertionError(f"the {stage} batch ended before the kill: {err[-2000:]}")
-            if time.monotonic() > end:
-                raise AssertionError(f"no result reached {after} in {CHILD_S:g} s")
-            time.sleep(0.01)
-        time.sleep(rng.uniform(0.0, 0.25))
-        child.kill()
-    finally:
-        if child.poll() is None:
-            child.kill()
-        child.wait(timeout=30)
-        if child.stderr is not None:
-            child.stderr.close()
 
 
 def _whole_or_untouched(services: Services, stage: str, before: dict[str, Result],
@@ -110,7 +43,7 @@ def _whole_or_untouched(services: Services, stage: str, before: dict[str, Result
     _, waiting, after = STAGES[stage]
     done = untouched = 0
     validation = services.trust.validation()
-    for code, result in _results(services, codes).items():
+    for code, result in results_of(services, codes).items():
         if result.status is waiting:
             assert result == before[code], f"{code} changed without moving on"
             untouched += 1
@@ -131,10 +64,10 @@ def test_a_signing_process_killed_mid_batch_leaves_each_result_whole_or_untouche
     counts = {"sign": [0, 0], "seal": [0, 0]}
     lost = 0
     for _ in range(rounds):
-        codes = _submitted(services, BATCH)
+        codes = submitted(services, BATCH)
         for stage, (user, _, after) in STAGES.items():
-            before = _results(services, codes)
-            _kill_mid_batch(services, stage, codes, rng)
+            before = results_of(services, codes)
+            kill_mid_batch(services, stage, codes, rng)
             done, untouched = _whole_or_untouched(services, stage, before, codes)
             assert done >= 1
             counts[stage][0] += done
@@ -144,7 +77,7 @@ def test_a_signing_process_killed_mid_batch_leaves_each_result_whole_or_untouche
             items = use_case(services.results, principal(services, user), codes,
                              secret=DEMO_PASSPHRASE)
             assert sum(item.ok for item in items) == untouched, items
-            results = _results(services, codes)
+            results = results_of(services, codes)
             lost += sum(r.status is not after for r in results.values())
     invariants = check_invariants(services)
     report_line("kill -9 mid-signing", rounds, lost=lost,
