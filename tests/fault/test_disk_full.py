@@ -17,23 +17,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
-from sqlalchemy import select
 
-from api.app import create_app
-from api.bootstrap import Services
-from api.demo import PROCEDURES
-from records.adapters.jobs_local import LocalJobRunner
-from records.adapters.sql import tables
 from records.jobs import JobState
-from tests.fixtures.app import bearer, count_rows, is_vietnamese, token_for
-from tests.fixtures.faults import check_invariants, report_line
-from tests.fixtures.jobs import job_row, job_services, job_settings, stored_blobs
-from tests.fixtures.pages import PageSize, PageSpec, make_page, save_page
+from tests.fixtures.app import is_vietnamese
+from tests.fixtures.faults import check_invariants, desk, report_line
+from tests.fixtures.jobs import job_row, stored_blobs
 
 pytestmark = [pytest.mark.fault, pytest.mark.integration]
 
-TABLES = ("documents", "document_versions", "document_files", "jobs")
 FULL = {"code": "storage_full", "field": None,
         "message": "Kho lưu trữ đã hết dung lượng, tệp chưa được lưu. Vui lòng báo quản trị "
                    "hệ thống và thử lại sau."}
@@ -71,54 +62,27 @@ def _fill(volume: Path) -> Path:
     return filler
 
 
-def _job_of(services: Services, doc_code: str) -> int:
-    d, j = tables.documents.c, tables.jobs.c
-    with services.engine.connect() as connection:
-        return int(connection.execute(select(j.id).join(tables.documents, d.id == j.document_id)
-                                      .where(d.doc_code == doc_code)).scalar_one())
-
-
 def test_a_full_blob_volume_refuses_uploads_with_507_and_jobs_finish_after_space_is_freed(
         small_volume: Path, tmp_path: Path) -> None:
-    settings = job_settings(tmp_path / "data", backend="local")
-    services = job_services(settings)
-    runner = services.runner
-    assert isinstance(runner, LocalJobRunner)
-    client = TestClient(create_app(services))  # not entered: jobs run when the test says
-    folder = tmp_path / "in"
-    folder.mkdir()
-    first, second = (save_page(make_page(PageSpec(size=PageSize.HALF, document=n)),
-                               folder / f"trang-{n}.png").read_bytes() for n in (0, 1))
-    try:
-        clerk = bearer(token_for(client, "tiepnhan"))
-        created = client.post("/api/v1/dossiers", headers=clerk, json={
-            "procedure_code": PROCEDURES[0].code, "applicant_id": "022190001234",
-            "applicant_name": "Nguyễn Thị Hương"})
-        assert created.status_code == 201, created.text
-        dossier = str(created.json()["code"])
-
-        def upload(name: str, body: bytes) -> tuple[int, dict[str, object]]:
-            response = client.post(f"/api/v1/dossiers/{dossier}/documents", headers=clerk,
-                                   data={"component_code": "DON"},
-                                   files=[("files", (name, body, "image/png"))])
-            return response.status_code, response.json()
-
-        status, body = upload("don.png", first)
+    with desk(tmp_path) as at:
+        services, runner, client, clerk = at.services, at.runner, at.client, at.clerk
+        first, second = at.scans
+        status, body = at.upload("don.png", first)
         assert status == 202, body
         doc = str(body["doc_code"])
-        job_id = _job_of(services, doc)
+        job_id = at.job_of(doc)
         blobs_before = stored_blobs(services)
 
         # Full: the upload is refused, nothing half-written, no row.
         filler = _fill(small_volume)
-        rows = count_rows(services.engine, *TABLES)
-        status, body = upload("trang-2.png", second)
+        rows = at.rows()
+        status, body = at.upload("trang-2.png", second)
         assert (status, body) == (507, {"error": FULL})
         assert is_vietnamese(FULL["message"] or "")
-        assert count_rows(services.engine, *TABLES) == rows
+        assert at.rows() == rows
         assert stored_blobs(services) == blobs_before
         assert list((small_volume / "tmp").iterdir()) == []
-        assert list((settings.data_dir / "tmp").iterdir()) == []
+        assert list((at.settings.data_dir / "tmp").iterdir()) == []
 
         # The OCR job cannot store its archival copy: a transient failure, retried later.
         runner.run_due()
@@ -135,9 +99,9 @@ def test_a_full_blob_volume_refuses_uploads_with_507_and_jobs_finish_after_space
         assert runner.wait_for([job_id], timeout=OCR_S)
         done = job_row(services, job_id)
         assert (done.state, done.attempts, done.last_error) == (JobState.DONE, 2, None)
-        status, body = upload("trang-2.png", second)
+        status, body = at.upload("trang-2.png", second)
         assert status == 202, body
-        queued = job_row(services, _job_of(services, str(body["doc_code"])))
+        queued = job_row(services, at.job_of(str(body["doc_code"])))
         assert (queued.state, queued.attempts) == (JobState.QUEUED, 0)  # its OCR as any
 
         view = client.get(f"/api/v1/documents/{doc}", headers=clerk).json()
@@ -149,6 +113,3 @@ def test_a_full_blob_volume_refuses_uploads_with_507_and_jobs_finish_after_space
                           f"attempts, {invariants.blobs} blobs re-hashed")
         assert lost == 0
         invariants.assert_intact()
-    finally:
-        client.close()
-        services.close()

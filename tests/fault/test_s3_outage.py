@@ -9,6 +9,7 @@ does.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import threading
 import time
@@ -16,24 +17,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
-from sqlalchemy import select
 
-from api.app import create_app
 from api.bootstrap import Services
-from api.demo import PROCEDURES
-from records.adapters.jobs_local import LocalJobRunner
-from records.adapters.sql import tables
 from records.jobs import Job, JobState
-from tests.fixtures.app import bearer, count_rows, token_for
-from tests.fixtures.faults import TcpCut, check_invariants, report_line
-from tests.fixtures.jobs import job_row, job_services, job_settings
-from tests.fixtures.pages import PageSize, PageSpec, make_page, save_page
+from tests.fixtures.faults import TcpCut, check_invariants, desk, report_line
+from tests.fixtures.jobs import job_row
 from tests.fixtures.s3 import S3Server
 
 pytestmark = [pytest.mark.fault, pytest.mark.integration, pytest.mark.s3]
 
-TABLES = ("documents", "document_versions", "document_files", "jobs")
 UNAVAILABLE = {"code": "storage_unavailable", "field": None,
                "message": "Kho lưu trữ tạm thời không truy cập được. Vui lòng thử lại sau "
                           "ít phút."}
@@ -58,21 +50,6 @@ def _objects(s3: S3Server, bucket: str) -> list[str]:
     return sorted(f"{o.object_name}@{o.version_id}" for o in listed)
 
 
-def _upload(client: TestClient, clerk: dict[str, str], dossier: str, name: str,
-            body: bytes) -> tuple[int, dict[str, object]]:
-    response = client.post(f"/api/v1/dossiers/{dossier}/documents", headers=clerk,
-                           data={"component_code": "DON"},
-                           files=[("files", (name, body, "image/png"))])
-    return response.status_code, response.json()
-
-
-def _job_of(services: Services, doc_code: str) -> int:
-    d, j = tables.documents.c, tables.jobs.c
-    with services.engine.connect() as connection:
-        return int(connection.execute(select(j.id).join(tables.documents, d.id == j.document_id)
-                                      .where(d.doc_code == doc_code)).scalar_one())
-
-
 def _wait(services: Services, job_id: int, until: str, *, timeout: float) -> Job:
     end = time.monotonic() + timeout
     while (job := job_row(services, job_id)).state.value != until:
@@ -84,45 +61,32 @@ def _wait(services: Services, job_id: int, until: str, *, timeout: float) -> Job
 
 def test_an_s3_outage_answers_503_stores_nothing_and_the_job_finishes_after_it(
         relay: TcpCut, s3_server: S3Server, s3_bucket_name: str, tmp_path: Path) -> None:
-    settings = job_settings(
-        tmp_path / "data", backend="local", job_backoff_seconds=BACKOFF_S,
-        blob_backend="s3", s3_endpoint=relay.endpoint, s3_access_key=s3_server.access_key,
-        s3_secret_key=s3_server.secret_key, s3_bucket=s3_bucket_name,
-        s3_region=s3_server.region, s3_secure=False, s3_object_lock=True)
-    services = job_services(settings)
-    runner = services.runner
-    assert isinstance(runner, LocalJobRunner)
-    client = TestClient(create_app(services))  # not entered: jobs run when the test says
-    folder = tmp_path / "in"
-    folder.mkdir()
-    first, second = (save_page(make_page(PageSpec(size=PageSize.HALF, document=n)),
-                               folder / f"trang-{n}.png").read_bytes() for n in (0, 1))
-    try:
-        clerk = bearer(token_for(client, "tiepnhan"))
-        created = client.post("/api/v1/dossiers", headers=clerk, json={
-            "procedure_code": PROCEDURES[0].code, "applicant_id": "022190001234",
-            "applicant_name": "Nguyễn Thị Hương"})
-        assert created.status_code == 201, created.text
-        dossier = str(created.json()["code"])
-        status, body = _upload(client, clerk, dossier, "don.png", first)
+    with desk(tmp_path, job_backoff_seconds=BACKOFF_S, blob_backend="s3",
+              s3_endpoint=relay.endpoint, s3_access_key=s3_server.access_key,
+              s3_secret_key=s3_server.secret_key, s3_bucket=s3_bucket_name,
+              s3_region=s3_server.region, s3_secure=False, s3_object_lock=True
+              ) as at, contextlib.ExitStack() as on_exit:
+        on_exit.callback(relay.restore)  # the desk is closed with the server reachable
+        services, runner, client, clerk = at.services, at.runner, at.client, at.clerk
+        first, second = at.scans
+        status, body = at.upload("don.png", first)
         assert status == 202, body
         doc = str(body["doc_code"])
-        job_id = _job_of(services, doc)
+        job_id = at.job_of(doc)
 
         # Outage: an upload and a download answer 503 in Vietnamese, nothing is written.
-        rows, objects = count_rows(services.engine, *TABLES), _objects(s3_server,
-                                                                        s3_bucket_name)
+        rows, objects = at.rows(), _objects(s3_server, s3_bucket_name)
         relay.cut()
         began = time.monotonic()
-        status, body = _upload(client, clerk, dossier, "trang-2.png", second)
+        status, body = at.upload("trang-2.png", second)
         assert (status, body) == (503, {"error": UNAVAILABLE})
         refused_in = time.monotonic() - began
-        assert list((settings.data_dir / "tmp").iterdir()) == []  # spooled upload gone
+        assert list((at.settings.data_dir / "tmp").iterdir()) == []  # spooled upload gone
         download = client.get(f"/api/v1/documents/{doc}/files/0", headers=clerk)
         assert (download.status_code, download.json()) == (503, {"error": UNAVAILABLE})
         assert download.headers["Retry-After"] == "30"
-        assert list((settings.data_dir / "tmp").iterdir()) == []  # no scratch copy either
-        assert count_rows(services.engine, *TABLES) == rows  # no document, no job
+        assert list((at.settings.data_dir / "tmp").iterdir()) == []  # no scratch copy either
+        assert at.rows() == rows  # no document, no job
         assert _objects(s3_server, s3_bucket_name) == objects
         relay.restore()
 
@@ -132,7 +96,7 @@ def test_an_s3_outage_answers_503_stores_nothing_and_the_job_finishes_after_it(
                                   kwargs={"timeout": OCR_S}, daemon=True)
         worker.start()
         end = time.monotonic() + OCR_S
-        while not list((settings.data_dir / "work").glob(f"job-{job_id}-*/progress")):
+        while not list((at.settings.data_dir / "work").glob(f"job-{job_id}-*/progress")):
             assert time.monotonic() < end, "OCR never started"
             time.sleep(0.02)
         relay.cut()
@@ -150,9 +114,9 @@ def test_an_s3_outage_answers_503_stores_nothing_and_the_job_finishes_after_it(
         assert hashlib.sha256(archival.content).hexdigest() == view["archival_sha256"]
 
         # The refused upload, sent again, is accepted.
-        status, body = _upload(client, clerk, dossier, "trang-2.png", second)
+        status, body = at.upload("trang-2.png", second)
         assert status == 202, body
-        assert runner.wait_for([_job_of(services, str(body["doc_code"]))], timeout=OCR_S)
+        assert runner.wait_for([at.job_of(str(body["doc_code"]))], timeout=OCR_S)
 
         invariants = check_invariants(services)
         lost = int(view["status"] != "ready")
@@ -161,7 +125,3 @@ def test_an_s3_outage_answers_503_stores_nothing_and_the_job_finishes_after_it(
                     extra=f"upload refused in {refused_in:.1f} s, job done after "
                           f"{done.attempts} attempts, {invariants.blobs} blobs re-hashed")
         invariants.assert_intact()
-    finally:
-        relay.restore()
-        client.close()
-        services.close()
