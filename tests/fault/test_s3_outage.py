@@ -30,8 +30,9 @@ UNAVAILABLE = {"code": "storage_unavailable", "field": None,
                "message": "Kho lưu trữ tạm thời không truy cập được. Vui lòng thử lại sau "
                           "ít phút."}
 OCR_S = 60.0
-# Long enough to restore the server before the retry; short enough for the suite.
-BACKOFF_S = 3.0
+# Long enough to restore the server before the retry: the test sees the failure within
+# 0.05 s (its poll) and restores the relay at once; as JOB_KNOBS, the job tests' backoff.
+BACKOFF_S = 1.0
 
 
 @pytest.fixture
