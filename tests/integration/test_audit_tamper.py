@@ -21,7 +21,7 @@ from records.errors import Forbidden
 from records.lifecycle import TransitionRequest
 from records.model import Role
 from records.services import CreateDossier, create_dossier, transition_dossier, verify_audit
-from tests.fixtures.app import MOTCUA, cli_env, make_services, principal
+from tests.fixtures.app import MOTCUA, cli_env, make_services, motcua_at_once, principal
 from tests.fixtures.demo import DemoRun, demo_copy
 
 pytestmark = pytest.mark.integration
@@ -172,10 +172,11 @@ def test_cli_audit_verify_passes_then_names_the_edited_entry(tmp_path: Path,
     finally:
         engine.dispose()
 
-    broken = _motcua(tmp_path, "audit", "verify", "--json")
+    # The report and the text, both at once: a verification only reads.
+    broken, text = motcua_at_once(tmp_path, ["audit", "verify", "--json"], ["audit", "verify"],
+                                  timeout=180)
     assert (broken.returncode, json.loads(broken.stdout)) == (1, {
         "intact": False, "checked": MIDDLE - 1, "problem": "edited", "seq": MIDDLE,
         "message": f"entry {MIDDLE} was edited"})
-    text = _motcua(tmp_path, "audit", "verify")
     assert text.returncode == 1
     assert f"NHẬT KÝ BỊ THAY ĐỔI tại bản ghi {MIDDLE}" in text.stdout
