@@ -13,7 +13,7 @@ import pytest
 
 from api.demo import DEMO_PASSWORD, DEMO_USERS, PROCEDURES
 from records.calendar import VN_TZ
-from tests.fixtures.app import MOTCUA, cli_env, is_vietnamese
+from tests.fixtures.app import MOTCUA, cli_env, is_vietnamese, motcua_at_once
 from tests.fixtures.demo import DemoRun
 
 pytestmark = pytest.mark.e2e
@@ -62,13 +62,16 @@ def test_init_create_move_show_and_refuse(tmp_path: Path) -> None:
     assert (moved["code"], moved["status"], moved["status_label"]) == (
         code, "digitised", "Đã số hóa")
 
-    shown = _json(tmp_path, "dossier", "show", code)
+    # Both at once: the show only reads, and the refused transition writes nothing.
+    show, refuse = motcua_at_once(
+        tmp_path, ["dossier", "show", code, "--json"],
+        ["dossier", "transition", code, "return_result", "--as", "tiepnhan", "--json"])
+    assert (show.returncode, refuse.returncode) == (0, 2), (show.stderr, refuse.stderr)
+    shown, refused = json.loads(show.stdout), json.loads(refuse.stdout)
     assert shown == moved
     assert [h["action"] for h in shown["history"]] == ["receive_at_desk",
                                                        "complete_digitisation"]
 
-    refused = _json(tmp_path, "dossier", "transition", code, "return_result", "--as",
-                    "tiepnhan", exit_code=2)
     assert refused["error"]["code"] == "transition_not_allowed"
     assert is_vietnamese(refused["error"]["message"])
 
