@@ -54,11 +54,13 @@ from tests.fixtures.jobs import (
     wait_for_job,
     write_scan,
 )
-from tests.fixtures.pages import PageSpec, cer
+from tests.fixtures.pages import PageSize, PageSpec, cer
 
 pytestmark = [pytest.mark.fault, pytest.mark.integration]
 
-PAGES = [PageSpec(document=n) for n in range(3)]  # three A4 papers: 2-3 s of OCR each
+# Three half-A4 papers, 1-1.5 s of OCR each: the kill, within 0.7 s of the first page's
+# report (the progress relay's 0.5 s and this test's 0.1 s polls), lands before the third.
+PAGES = [PageSpec(size=PageSize.HALF, document=n) for n in range(3)]
 # The shortest lease Settings allows: the killed job is due again by the time the second
 # worker is up, whose start-up sweep (celery) or first poll (local) then takes it, instead
 # of its next sweep 5 s later. One worker thread each, so no one else can take it meanwhile.
