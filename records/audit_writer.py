@@ -85,6 +85,12 @@ class AuditWriter:
         else:
             self._wake.set()
 
+    def read(self, actor: str, action: str, object_type: str, object_id: str,
+             **detail: str | int | None) -> None:
+        """Record a read (``append`` of the event it makes)."""
+        self.append(AuditEvent(actor=actor, action=action, object_type=object_type,
+                               object_id=object_id, detail=detail))
+
     def chain(self, *, limit: int = CHAIN_BATCH) -> int:
         """Move up to ``limit`` waiting records onto the chain; how many were moved (0 when
         none wait or another chainer holds the head)."""

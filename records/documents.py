@@ -98,13 +98,6 @@ def _audit(tx: RecordsSession, deps: DocumentDeps, who: str, action: str, object
                     at=deps.clock.now(), key=deps.audit_key)
 
 
-def _log_read(deps: DocumentDeps, who: str, action: str, doc_code: str,
-              **detail: str | int | None) -> None:
-    """A read is on record before its answer leaves (records.audit_writer)."""
-    deps.audit.append(AuditEvent(actor=who, action=action, object_type="document",
-                                 object_id=doc_code, detail=detail))
-
-
 def _record_refusal(deps: DocumentDeps, who: Principal, dossier_code: str, filename: str,
                     code: str) -> None:
     # The refusal is recorded, and nothing else: no blob, no document row.
@@ -265,7 +258,7 @@ def get_document(deps: DocumentDeps, who: Principal, doc_code: str) -> DocumentV
             version_id=_version_id(dossier, document, version.version),
             pages=tuple(tx.pages(document.id, version.version)),
             job=jobs[-1] if jobs else None, suggested=json.loads(raw) if raw else {})
-    _log_read(deps, who.username, "document.view", doc_code)
+    deps.audit.read(who.username, "document.view", "document", doc_code)
     return view
 
 
@@ -298,8 +291,9 @@ def open_document_file(deps: DocumentDeps, who: Principal, doc_code: str, *,
             f = version.files[position]
             chosen = FileToSend(sha256=f.sha256, size=f.size, media_type=f.media_type,
                                 filename=f.filename)
-    _log_read(deps, who.username, "document.download", doc_code,
-              what="archival" if archival else f"original:{position}", sha256=chosen.sha256)
+    deps.audit.read(who.username, "document.download", "document", doc_code,
+                    what="archival" if archival else f"original:{position}",
+                    sha256=chosen.sha256)
     return chosen
 
 

@@ -10,7 +10,6 @@ import hmac
 from dataclasses import dataclass
 from datetime import datetime
 
-from records.audit import AuditEvent
 from records.authz import Principal, can_see
 from records.errors import NotFound
 from records.model import DossierStatus, Result, ResultStatus, Role
@@ -25,13 +24,6 @@ __all__ = [
     "queue",
     "queue_entries",
 ]
-
-
-def _log_read(deps: ResultDeps, actor: str, action: str, code: str,
-              **detail: str | int | None) -> None:
-    """A read is on record before its answer leaves (records.audit_writer batches them)."""
-    deps.audit.append(AuditEvent(actor=actor, action=action, object_type="result",
-                                 object_id=code, detail=detail))
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -51,7 +43,7 @@ def public_result(deps: ResultDeps, code: str, digest: str) -> PublicResult:
                            "không đúng.")
         dossier = tx.get_dossier_by_id(result.dossier_id)
         agency = tx.get_agency(dossier.agency_code) if dossier else None
-    _log_read(deps, "public", "result.public_check", code)
+    deps.audit.read("public", "result.public_check", "result", code)
     return PublicResult(result=result, agency_name=agency.name if agency else "")
 
 
@@ -132,6 +124,6 @@ def open_result(deps: ResultDeps, who: Principal, *, dossier_code: str | None = 
     staff = who.roles - {Role.CITIZEN}
     if not staff and dossier.status not in _CITIZEN_MAY_DOWNLOAD:
         raise result_not_found()
-    _log_read(deps, who.username, "result.download" if download else "result.view",
-              result.code, sha256=result.blob_sha256)
+    deps.audit.read(who.username, "result.download" if download else "result.view", "result",
+                    result.code, sha256=result.blob_sha256)
     return ResultFile(result=result, dossier_code=dossier.code, sha256=result.blob_sha256)
