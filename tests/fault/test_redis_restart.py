@@ -48,7 +48,7 @@ def broker() -> Iterator[RestartableRedis]:
         server.start()
     except RuntimeError as exc:
         server.close()
-        pytest.skip(f"Redis tests skipped: {exc}")
+        pytest.skip(f"Redis tests skipped: no Redis server (redis-server) could be started: {exc}")
     try:
         yield server
     finally:

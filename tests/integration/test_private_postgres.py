@@ -19,9 +19,9 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.mark.postgres
+@pytest.mark.skipif(postgres_bindir() is None, reason="PostgreSQL tests skipped: the PostgreSQL "
+                    "server (initdb, pg_ctl) is not installed")
 def test_private_postgres_starts_serves_and_stops() -> None:
-    if postgres_bindir() is None:
-        pytest.skip("PostgreSQL tests skipped: no initdb/pg_ctl installed")
     server = start_private_postgres()
     try:
         assert server.port != 5432
@@ -44,9 +44,9 @@ def test_private_postgres_starts_serves_and_stops() -> None:
     server.stop()  # idempotent
 
 
+@pytest.mark.skipif(shutil.which("redis-server") is None,
+                    reason="Redis tests skipped: the Redis server (redis-server) is not installed")
 def test_private_redis_starts_serves_and_stops() -> None:
-    if shutil.which("redis-server") is None:
-        pytest.skip("Redis tests skipped: redis-server not installed")
     server = start_private_redis()
     try:
         assert redis_ping("127.0.0.1", server.port)
